@@ -1,0 +1,200 @@
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "sim/cli/cli.h"
+
+namespace lwm2msim {
+namespace {
+
+// CLI11 validators for our value syntaxes, so errors name the option.
+struct DurationValidator : CLI::Validator {
+  DurationValidator() {
+    name_ = "DURATION";
+    func_ = [](const std::string& s) {
+      TimeUs v = 0;
+      return parse_duration(s, &v) ? std::string() : "'" + s + "' is not a duration (e.g. 30s, 250ms, 5m)";
+    };
+  }
+};
+
+TimeUs duration_of(const std::string& s) {
+  TimeUs v = 0;
+  parse_duration(s, &v);
+  return v;
+}
+
+std::string parse_paths(const std::vector<std::string>& texts, std::vector<Lwm2mPath>* out) {
+  out->clear();
+  for (const std::string& t : texts) {
+    Lwm2mPath p;
+    if (!parse_lwm2m_path(t, &p) || p.depth() == 0) {
+      return "'" + t + "' is not an LwM2M path like /3/0/9";
+    }
+    out->push_back(p);
+  }
+  return {};
+}
+
+struct ServerArgs {
+  uint32_t threads = 1;
+  double read_rate = 0;
+  std::vector<std::string> read_paths{"/3/0/0", "/3/0/9", "/3/0/13"};
+  double observe_fraction = 0;
+  std::string observe_path = "/3/0/13";
+};
+
+void add_server_options(CLI::App& app, ServerArgs& a, const std::string& prefix) {
+  app.add_option(prefix + "threads", a.threads, "Built-in server threads")->check(CLI::Range(1, 64));
+  app.add_option(prefix + "read-rate", a.read_rate,
+                 "Reads per second the server sends to registered clients")
+      ->check(CLI::Range(0.0, 1e7));
+  app.add_option(prefix + "read-paths", a.read_paths, "Paths the server reads, in turn");
+  app.add_option(prefix + "observe-fraction", a.observe_fraction,
+                 "Fraction of clients the server observes after they register")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option(prefix + "observe-path", a.observe_path, "Path the server observes");
+}
+
+std::string apply_server_args(const ServerArgs& a, ServerConfig* c) {
+  c->threads = a.threads;
+  c->read_rate = a.read_rate;
+  c->observe_fraction = a.observe_fraction;
+  if (std::string e = parse_paths(a.read_paths, &c->read_paths); !e.empty()) {
+    return e;
+  }
+  std::vector<Lwm2mPath> observe;
+  if (std::string e = parse_paths({a.observe_path}, &observe); !e.empty()) {
+    return e;
+  }
+  c->observe_path = observe.front();
+  return {};
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "lwm2m-sim: %s\n", message.c_str());
+  return static_cast<int>(ExitCode::kBadInput);
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  CLI::App app{"lwm2m-sim: LwM2M device-fleet simulator and load tester"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "lwm2m-sim 0.1.0");
+  const DurationValidator duration;
+
+  // run
+  CLI::App* run = app.add_subcommand("run", "Run a fleet of virtual clients against a server");
+  RunOptions ro;
+  uint64_t clients = 1000;
+  double rate = 1000;
+  uint32_t threads = 0;
+  std::string duration_text = "30s";
+  std::string local_addrs = "127.1.0.0/16";
+  std::string pattern = "sim-%06d";
+  uint64_t seed = 1;
+  uint32_t lifetime = 300;
+  std::string update_margin = "0";
+  std::string version = "1.1";
+  std::string ack_timeout = "2s";
+  double random_factor = 1.5;
+  uint32_t max_retransmit = 4;
+  std::string stop_timeout = "15s";
+  std::string notify_period = "10s";
+  bool socket_per_client = false;
+  ServerArgs run_server_args;
+  run_server_args.read_rate = 50;
+  run_server_args.observe_fraction = 0.1;
+  run->add_option("--server", ro.server_uri, "LwM2M server URI, coap://HOST:PORT (default: built-in, in-process)");
+  run->add_option("--clients,-n", clients, "Number of virtual clients")->check(CLI::Range(uint64_t{1}, uint64_t{UINT32_MAX}));
+  run->add_option("--rate,-r", rate, "Registrations started per second (0: all at once)")->check(CLI::Range(0.0, 1e9));
+  run->add_option("--duration,-d", duration_text, "How long the fleet runs before it de-registers")->check(duration);
+  run->add_option("--threads,-t", threads, "Worker threads (default: one per core)")->check(CLI::Range(0, 1024));
+  run->add_option("--local-addrs", local_addrs,
+                  "Client source addresses: CIDR, IP list or ranges, optional :PORT or :FIRST-LAST");
+  run->add_flag("--socket-per-client", socket_per_client, "One socket per client instead of many clients per socket");
+  run->add_option("--endpoint-pattern", pattern, "Endpoint names, with one %d for the client index");
+  run->add_option("--seed", seed, "Seed for every random choice of the run");
+  run->add_option("--lifetime", lifetime, "Registration lifetime in seconds")->check(CLI::Range(1u, 0x7fffffffu));
+  run->add_option("--update-margin", update_margin, "Send Updates this long before the lifetime ends (0: 10%)")->check(duration);
+  run->add_option("--lwm2m-version", version, "LwM2M version to register with")->check(CLI::IsMember({"1.0", "1.1", "1.2"}));
+  run->add_option("--ack-timeout", ack_timeout, "CoAP ACK_TIMEOUT")->check(duration);
+  run->add_option("--ack-random-factor", random_factor, "CoAP ACK_RANDOM_FACTOR")->check(CLI::Range(1.0, 10.0));
+  run->add_option("--max-retransmit", max_retransmit, "CoAP MAX_RETRANSMIT")->check(CLI::Range(0, 20));
+  run->add_option("--stop-timeout", stop_timeout, "Bound on de-registering the fleet at the end")->check(duration);
+  run->add_option("--notify-period", notify_period, "Period of notifications for observed resources")->check(duration);
+  add_server_options(*run, run_server_args, "--server-");
+
+  // server
+  CLI::App* srv = app.add_subcommand("server", "Run the built-in LwM2M server standalone");
+  std::string listen = "127.0.0.1:5683";
+  uint64_t server_seed = 1;
+  ServerArgs server_args;
+  srv->add_option("--listen,-l", listen, "Address to listen on, IPv4:PORT (port 0: any free port)");
+  srv->add_option("--seed", server_seed, "Seed for the server's random choices");
+  add_server_options(*srv, server_args, "--");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(e.what());
+  }
+
+  if (run->parsed()) {
+    FleetConfig& f = ro.fleet;
+    f.clients = clients;
+    f.rate = rate;
+    f.threads = threads;
+    f.seed = seed;
+    f.socket_per_client = socket_per_client;
+    f.stop_timeout = duration_of(stop_timeout);
+    f.notify_period = std::max<TimeUs>(duration_of(notify_period), kUsPerMs);
+    if (std::string e = AddressPlan::parse(local_addrs, &f.local_addrs); !e.empty()) {
+      return fail("--local-addrs: " + e);
+    }
+    if (std::string e = EndpointPattern::parse(pattern, &f.client.endpoint_pattern); !e.empty()) {
+      return fail("--endpoint-pattern: " + e);
+    }
+    parse_lwm2m_version(version, &f.client.version);
+    f.client.lifetime_s = lifetime;
+    f.client.update_margin = duration_of(update_margin);
+    if (f.client.update_margin >= TimeUs{lifetime} * kUsPerSec) {
+      return fail("--update-margin must be shorter than --lifetime");
+    }
+    f.client.coap.ack_timeout = duration_of(ack_timeout);
+    if (f.client.coap.ack_timeout < kUsPerMs) {
+      return fail("--ack-timeout must be at least 1ms");
+    }
+    f.client.coap.ack_random_factor = random_factor;
+    f.client.coap.max_retransmit = max_retransmit;
+    const std::vector<Lwm2mPath> instances{{1, 0}, {3, 0}};
+    f.client.links = registration_links(instances);
+    ro.duration = duration_of(duration_text);
+    ro.server.seed = seed;
+    ro.server.listen = Endpoint4{0x7f000001, 0};
+    if (std::string e = apply_server_args(run_server_args, &ro.server); !e.empty()) {
+      return fail(e);
+    }
+    return run_fleet(ro);
+  }
+  ServerConfig sc;
+  if (!parse_endpoint(listen, &sc.listen)) {
+    return fail("--listen: '" + listen + "' is not IPv4:PORT");
+  }
+  sc.seed = server_seed;
+  if (std::string e = apply_server_args(server_args, &sc); !e.empty()) {
+    return fail(e);
+  }
+  return run_server(sc);
+}
+
+}  // namespace lwm2msim

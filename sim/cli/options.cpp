@@ -1,0 +1,72 @@
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include "sim/cli/cli.h"
+
+namespace lwm2msim {
+
+bool parse_duration(std::string_view text, TimeUs* out) {
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || !(value >= 0) || !std::isfinite(value)) {
+    return false;
+  }
+  const std::string_view unit(ptr, static_cast<size_t>(text.data() + text.size() - ptr));
+  double scale = 0;
+  if (unit.empty() || unit == "s") {
+    scale = 1e6;
+  } else if (unit == "ms") {
+    scale = 1e3;
+  } else if (unit == "us") {
+    scale = 1;
+  } else if (unit == "m" || unit == "min") {
+    scale = 60e6;
+  } else if (unit == "h") {
+    scale = 3600e6;
+  } else {
+    return false;
+  }
+  const double us = value * scale;
+  if (us > 1e15) {
+    return false;
+  }
+  *out = static_cast<TimeUs>(std::llround(us));
+  return true;
+}
+
+std::string format_duration(TimeUs us) {
+  char buf[32];
+  if (us < 1000) {
+    std::snprintf(buf, sizeof buf, "%llu us", static_cast<unsigned long long>(us));
+  } else if (us < 1000 * 1000) {
+    std::snprintf(buf, sizeof buf, "%.2f ms", static_cast<double>(us) / 1e3);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2f s", static_cast<double>(us) / 1e6);
+  }
+  return buf;
+}
+
+std::string parse_server_uri(std::string_view uri, Endpoint4* out) {
+  constexpr std::string_view kCoap = "coap://";
+  if (uri.starts_with("coaps://")) {
+    return "'" + std::string(uri) + "': coaps:// (DTLS) is not available in this version; use coap://";
+  }
+  if (!uri.starts_with(kCoap)) {
+    return "'" + std::string(uri) + "' is not a coap://HOST[:PORT] URI";
+  }
+  std::string_view rest = uri.substr(kCoap.size());
+  if (rest.ends_with('/')) {
+    rest.remove_suffix(1);
+  }
+  std::string hostport(rest);
+  if (hostport.find(':') == std::string::npos) {
+    hostport += ":5683";
+  }
+  if (!parse_endpoint(hostport, out) || out->port == 0) {
+    return "'" + std::string(uri) + "': want coap://IPv4:PORT or coap://localhost:PORT";
+  }
+  return {};
+}
+
+}  // namespace lwm2msim

@@ -1,0 +1,357 @@
+#include "sim/client/virtual_client.h"
+
+#include <algorithm>
+#include <array>
+
+namespace lwm2msim {
+namespace {
+
+constexpr uint8_t kTokenLength = 4;
+
+CoapToken token_of(uint32_t value) { return CoapToken::from_u64(value, kTokenLength); }
+
+}  // namespace
+
+std::string_view to_string(ClientState s) {
+  switch (s) {
+    case ClientState::kIdle:
+      return "idle";
+    case ClientState::kRegistering:
+      return "registering";
+    case ClientState::kRegistered:
+      return "registered";
+    case ClientState::kUpdating:
+      return "updating";
+    case ClientState::kDeregistering:
+      return "deregistering";
+    case ClientState::kBackoff:
+      return "backoff";
+    case ClientState::kStopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+TimeUs ClientConfig::update_interval() const {
+  const TimeUs lifetime = TimeUs{lifetime_s} * kUsPerSec;
+  const TimeUs margin = update_margin != 0 ? update_margin : lifetime / 10;
+  return lifetime > margin ? std::max<TimeUs>(lifetime - margin, kUsPerSec) : kUsPerSec;
+}
+
+void VirtualClient::set_state(ClientEnv& env, uint32_t id, ClientState next) {
+  if (next != state_) {
+    env.on_state_change(id, state_, next);
+    state_ = next;
+  }
+}
+
+void VirtualClient::start(ClientEnv& env, uint32_t id, TimeUs due) {
+  if (state_ != ClientState::kIdle) {
+    return;
+  }
+  if ((flags_ & kSeeded) == 0) {
+    // RFC 7252 4.4: message ids start at a random value.
+    next_mid_ = static_cast<uint16_t>(env.rng().next());
+    flags_ |= kSeeded;
+  }
+  env.schedule(id, due);
+}
+
+void VirtualClient::on_timer(ClientEnv& env, uint32_t id, TimeUs due) {
+  switch (state_) {
+    case ClientState::kIdle:
+    case ClientState::kBackoff:
+      if ((flags_ & kStopRequested) != 0) {
+        finish(env, id);
+        return;
+      }
+      begin_exchange(env, id, ClientState::kRegistering, due);
+      return;
+    case ClientState::kRegistered:
+      begin_exchange(env, id, ClientState::kUpdating, due);
+      return;
+    case ClientState::kRegistering:
+    case ClientState::kUpdating:
+    case ClientState::kDeregistering:
+      if ((flags_ & kAwaitingSeparate) != 0 || retransmits_ >= env.config().coap.max_retransmit) {
+        exchange_failed(env, id, true);
+        return;
+      }
+      ++retransmits_;
+      timeout_ *= 2;
+      env.stats().retransmissions.add();
+      transmit(env, id);
+      env.schedule(id, env.now() + timeout_);
+      return;
+    case ClientState::kStopped:
+      return;
+  }
+}
+
+void VirtualClient::begin_exchange(ClientEnv& env, uint32_t id, ClientState next, TimeUs due) {
+  ClientStats& stats = env.stats();
+  switch (next) {
+    case ClientState::kRegistering:
+      stats.register_sent.add();
+      break;
+    case ClientState::kUpdating:
+      stats.update_sent.add();
+      break;
+    case ClientState::kDeregistering:
+      stats.deregister_sent.add();
+      break;
+    default:
+      break;
+  }
+  set_state(env, id, next);
+  pending_mid_ = next_mid_++;
+  token_ = static_cast<uint32_t>(env.rng().next());
+  retransmits_ = 0;
+  flags_ &= static_cast<uint8_t>(~kAwaitingSeparate);
+  due_at_ = due;
+  sent_at_ = env.now();
+  timeout_ = static_cast<uint32_t>(env.config().coap.initial_timeout(env.rng()));
+  transmit(env, id);
+  env.schedule(id, sent_at_ + timeout_);
+}
+
+void VirtualClient::transmit(ClientEnv& env, uint32_t id) {
+  const ClientConfig& cfg = env.config();
+  std::array<uint8_t, kCoapMaxMessageSize> buf;
+  std::span<const uint8_t> msg;
+  const CoapToken token = token_of(token_);
+  switch (state_) {
+    case ClientState::kRegistering: {
+      std::array<char, 64> name;
+      RegistrationParams p;
+      p.endpoint = cfg.endpoint_pattern.format(env.global_index(id), name);
+      p.lifetime_s = cfg.lifetime_s;
+      p.version = cfg.version;
+      p.binding = cfg.binding;
+      p.links = cfg.links;
+      msg = build_register(buf, pending_mid_, token, p);
+      break;
+    }
+    case ClientState::kUpdating:
+      msg = build_update(buf, pending_mid_, token, location_, 0, {});
+      break;
+    case ClientState::kDeregistering:
+      msg = build_deregister(buf, pending_mid_, token, location_);
+      break;
+    default:
+      return;
+  }
+  if (!msg.empty()) {
+    env.send(id, msg);
+  }
+}
+
+void VirtualClient::on_response(ClientEnv& env, uint32_t id, const CoapMessage& m) {
+  const bool pending = state_ == ClientState::kRegistering || state_ == ClientState::kUpdating ||
+                       state_ == ClientState::kDeregistering;
+  std::array<uint8_t, 4> ack;
+  switch (m.type()) {
+    case CoapType::kAck:
+    case CoapType::kRst:
+      if (!pending || m.message_id() != pending_mid_ || (flags_ & kAwaitingSeparate) != 0) {
+        env.stats().unexpected.add();
+        return;
+      }
+      if (m.type() == CoapType::kRst) {
+        exchange_failed(env, id, false);
+        return;
+      }
+      if (m.is_empty()) {
+        // Separate response follows (RFC 7252 5.2.2): stop retransmitting, wait for it.
+        flags_ |= kAwaitingSeparate;
+        env.schedule(id, env.now() + env.config().separate_response_timeout);
+        return;
+      }
+      if (m.token().size() != kTokenLength || CoapToken::from(m.token()).as_u64() != token_) {
+        env.stats().unexpected.add();
+        return;
+      }
+      exchange_done(env, id, m);
+      return;
+    case CoapType::kCon:
+    case CoapType::kNon: {
+      if (!m.is_response()) {
+        env.stats().unexpected.add();
+        return;
+      }
+      const bool matches = pending && m.token().size() == kTokenLength &&
+                           CoapToken::from(m.token()).as_u64() == token_;
+      if (m.type() == CoapType::kCon) {
+        if (matches || m.message_id() == last_separate_mid_) {
+          env.send(id, coap_write_empty(ack, CoapType::kAck, m.message_id()));
+        } else {
+          env.send(id, coap_write_empty(ack, CoapType::kRst, m.message_id()));
+        }
+      }
+      if (!matches) {
+        env.stats().unexpected.add();
+        return;
+      }
+      last_separate_mid_ = m.message_id();
+      env.stats().separate_responses.add();
+      exchange_done(env, id, m);
+      return;
+    }
+  }
+}
+
+void VirtualClient::exchange_done(ClientEnv& env, uint32_t id, const CoapMessage& response) {
+  ClientStats& stats = env.stats();
+  const TimeUs now = env.now();
+  flags_ &= static_cast<uint8_t>(~kAwaitingSeparate);
+  const uint8_t code = response.code();
+  switch (state_) {
+    case ClientState::kRegistering: {
+      if (code != CoapCode::kCreated) {
+        stats.register_failed.add();
+        enter_backoff(env, id);
+        return;
+      }
+      std::array<char, 256> path;
+      bool ok = false;
+      const std::string_view loc = response.join(CoapOption::kLocationPath, path, &ok);
+      if (!ok || loc.empty()) {
+        // A 2.01 without a location cannot be updated or deleted: treat as a failure.
+        stats.register_failed.add();
+        enter_backoff(env, id);
+        return;
+      }
+      location_.assign(loc);
+      stats.register_ok.add();
+      stats.register_latency.record(now - due_at_);
+      stats.register_rtt.record(now - sent_at_);
+      failures_ = 0;
+      if ((flags_ & kStopRequested) != 0) {
+        begin_deregister(env, id, now);
+        return;
+      }
+      enter_registered(env, id);
+      return;
+    }
+    case ClientState::kUpdating:
+      if (code == CoapCode::kChanged) {
+        stats.update_ok.add();
+        stats.update_latency.record(now - due_at_);
+        failures_ = 0;
+        if ((flags_ & kStopRequested) != 0) {
+          begin_deregister(env, id, now);
+          return;
+        }
+        enter_registered(env, id);
+        return;
+      }
+      stats.update_failed.add();
+      if (code == CoapCode::kNotFound) {
+        // LwM2M TS 1.1 6.2.2: the registration is gone on the server; register again at once.
+        stats.update_not_found.add();
+        location_.clear();
+        if ((flags_ & kStopRequested) != 0) {
+          finish(env, id);
+          return;
+        }
+        begin_exchange(env, id, ClientState::kRegistering, now);
+        return;
+      }
+      enter_backoff(env, id);
+      return;
+    case ClientState::kDeregistering:
+      if (code == CoapCode::kDeleted) {
+        stats.deregister_ok.add();
+        stats.deregister_latency.record(now - due_at_);
+      } else {
+        stats.deregister_failed.add();
+      }
+      finish(env, id);
+      return;
+    default:
+      return;
+  }
+}
+
+void VirtualClient::exchange_failed(ClientEnv& env, uint32_t id, bool timed_out) {
+  ClientStats& stats = env.stats();
+  if (timed_out) {
+    stats.timeouts.add();
+  }
+  flags_ &= static_cast<uint8_t>(~kAwaitingSeparate);
+  switch (state_) {
+    case ClientState::kRegistering:
+      stats.register_failed.add();
+      break;
+    case ClientState::kUpdating:
+      stats.update_failed.add();
+      break;
+    case ClientState::kDeregistering:
+      stats.deregister_failed.add();
+      finish(env, id);
+      return;
+    default:
+      return;
+  }
+  if ((flags_ & kStopRequested) != 0) {
+    finish(env, id);
+    return;
+  }
+  enter_backoff(env, id);
+}
+
+void VirtualClient::enter_registered(ClientEnv& env, uint32_t id) {
+  set_state(env, id, ClientState::kRegistered);
+  env.schedule(id, env.now() + env.config().update_interval());
+}
+
+void VirtualClient::enter_backoff(ClientEnv& env, uint32_t id) {
+  const ClientConfig& cfg = env.config();
+  if (failures_ < 63) {
+    ++failures_;
+  }
+  const int shift = std::min<int>(failures_ - 1, 30);
+  const TimeUs cap = std::min<TimeUs>(cfg.backoff_max, cfg.backoff_base << shift);
+  const TimeUs delay = cap / 2 + env.rng().below(cap / 2 + 1);
+  env.stats().backoffs.add();
+  location_.clear();
+  set_state(env, id, ClientState::kBackoff);
+  env.schedule(id, env.now() + delay);
+}
+
+void VirtualClient::begin_deregister(ClientEnv& env, uint32_t id, TimeUs due) {
+  begin_exchange(env, id, ClientState::kDeregistering, due);
+}
+
+void VirtualClient::finish(ClientEnv& env, uint32_t id) {
+  env.cancel_timer(id);
+  location_.clear();
+  location_.shrink_to_fit();
+  set_state(env, id, ClientState::kStopped);
+}
+
+void VirtualClient::stop(ClientEnv& env, uint32_t id) {
+  flags_ |= kStopRequested;
+  switch (state_) {
+    case ClientState::kIdle:
+    case ClientState::kBackoff:
+      finish(env, id);
+      return;
+    case ClientState::kRegistered:
+      begin_deregister(env, id, env.now());
+      return;
+    case ClientState::kRegistering:
+    case ClientState::kUpdating:
+    case ClientState::kDeregistering:
+    case ClientState::kStopped:
+      // Pending exchanges finish first; the stop flag turns their success into a De-register.
+      return;
+  }
+}
+
+void VirtualClient::abandon(ClientEnv& env, uint32_t id) {
+  flags_ &= static_cast<uint8_t>(~kAwaitingSeparate);
+  finish(env, id);
+}
+
+}  // namespace lwm2msim

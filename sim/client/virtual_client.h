@@ -1,0 +1,141 @@
+// client: one virtual LwM2M device as a compact explicit state machine (registration interface:
+// Register, Update, De-register, backoff). It owns no sockets or timers; its environment does.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "sim/coap/coap.h"
+#include "sim/coap/transmission.h"
+#include "sim/lwm2m/lwm2m.h"
+#include "sim/stats/histogram.h"
+#include "sim/util/address_plan.h"
+#include "sim/util/rng.h"
+#include "sim/util/time.h"
+
+namespace lwm2msim {
+
+enum class ClientState : uint8_t {
+  kIdle,            // not started yet (waiting for its slot in the ramp)
+  kRegistering,     // Register sent, waiting for 2.01
+  kRegistered,      // registered; the timer is the next Update
+  kUpdating,        // Update sent, waiting for 2.04
+  kDeregistering,   // De-register sent, waiting for 2.02
+  kBackoff,         // a failure happened; the timer is the next Register attempt
+  kStopped,         // done; never leaves this state
+};
+constexpr size_t kClientStateCount = 7;
+std::string_view to_string(ClientState s);
+
+// Settings shared by every client of a fleet; immutable while the fleet runs.
+struct ClientConfig {
+  Endpoint4 server;
+  EndpointPattern endpoint_pattern;
+  uint32_t lifetime_s = 300;
+  // An Update goes out this long before the lifetime ends (0: a tenth of the lifetime).
+  TimeUs update_margin = 0;
+  Lwm2mVersion version = Lwm2mVersion::k1_1;
+  std::string binding = "U";
+  std::string links;  // registration payload (registration_links())
+  CoapTransmissionParams coap;
+  // How long to wait for a separate response after an empty ACK.
+  TimeUs separate_response_timeout = 30 * kUsPerSec;
+  // Retry delay after the n-th consecutive failure: min(max, base * 2^(n-1)), then drawn uniformly
+  // from its upper half (so a fleet that failed together does not retry together).
+  TimeUs backoff_base = 1 * kUsPerSec;
+  TimeUs backoff_max = 60 * kUsPerSec;
+
+  TimeUs update_interval() const;
+};
+
+// Per-worker statistics of client-initiated exchanges. Single writer (the worker thread).
+struct ClientStats {
+  Counter register_sent;         // Register requests started (not counting retransmissions)
+  Counter register_ok;           // 2.01 Created received
+  Counter register_failed;       // error response or timeout
+  Counter update_sent;           // Updates started
+  Counter update_ok;             // 2.04 Changed received
+  Counter update_failed;         // error response or timeout (4.04 included)
+  Counter update_not_found;      // 4.04 to an Update: the server forgot us, register again
+  Counter deregister_sent;       // De-registers started
+  Counter deregister_ok;         // 2.02 Deleted received
+  Counter deregister_failed;     // error response or timeout
+  Counter retransmissions;       // CON retransmissions
+  Counter timeouts;              // exchanges that ran out of retransmissions
+  Counter backoffs;              // entries into Backoff
+  Counter separate_responses;    // responses that came after an empty ACK
+  Counter unexpected;            // responses matching no exchange of their client
+  Histogram register_latency;    // us, from when the Register was due to the 2.01
+  Histogram register_rtt;        // us, from the first transmission to the 2.01
+  Histogram update_latency;      // us, from when the Update was due to the 2.04
+  Histogram deregister_latency;  // us, from when the De-register was due to the 2.02
+};
+
+// What a client needs from its worker; passed into every call so clients store none of it.
+class ClientEnv {
+ public:
+  virtual ~ClientEnv() = default;
+  virtual const ClientConfig& config() const = 0;
+  virtual TimeUs now() const = 0;
+  virtual Rng& rng() = 0;
+  virtual ClientStats& stats() = 0;
+  // Fleet-wide index of the worker-local client id (for its endpoint name).
+  virtual uint64_t global_index(uint32_t client) const = 0;
+  virtual void send(uint32_t client, std::span<const uint8_t> datagram) = 0;
+  virtual void schedule(uint32_t client, TimeUs due) = 0;
+  virtual void cancel_timer(uint32_t client) = 0;
+  virtual void on_state_change(uint32_t client, ClientState from, ClientState to) = 0;
+};
+
+class VirtualClient {
+ public:
+  // Arms the first Register for `due` (its place in the ramp).
+  void start(ClientEnv& env, uint32_t id, TimeUs due);
+  // The client's single timer fired; `due` is when it was due (for latency accounting).
+  void on_timer(ClientEnv& env, uint32_t id, TimeUs due);
+  // A response, ACK or RST arrived at this client's address.
+  void on_response(ClientEnv& env, uint32_t id, const CoapMessage& message);
+  // De-register if registered (or as soon as a pending Register/Update completes), else stop.
+  void stop(ClientEnv& env, uint32_t id);
+  // Drops every exchange without telling the server (power loss); the client ends Stopped.
+  void abandon(ClientEnv& env, uint32_t id);
+
+  ClientState state() const { return state_; }
+  std::string_view location() const { return location_; }
+  uint16_t next_message_id() const { return next_mid_; }
+  // Allocates a message id for a message the worker sends on this client's behalf (notifications).
+  uint16_t take_message_id() { return next_mid_++; }
+
+ private:
+  enum Flags : uint8_t {
+    kStopRequested = 1,
+    kAwaitingSeparate = 2,
+    kSeeded = 4,
+  };
+
+  void set_state(ClientEnv& env, uint32_t id, ClientState next);
+  void begin_exchange(ClientEnv& env, uint32_t id, ClientState next, TimeUs due);
+  void transmit(ClientEnv& env, uint32_t id);
+  void exchange_failed(ClientEnv& env, uint32_t id, bool timed_out);
+  void exchange_done(ClientEnv& env, uint32_t id, const CoapMessage& response);
+  void enter_registered(ClientEnv& env, uint32_t id);
+  void enter_backoff(ClientEnv& env, uint32_t id);
+  void begin_deregister(ClientEnv& env, uint32_t id, TimeUs due);
+  void finish(ClientEnv& env, uint32_t id);
+
+  std::string location_;        // from the 2.01's Location-Path, e.g. "rd/17"
+  TimeUs due_at_ = 0;           // when the pending exchange was due
+  TimeUs sent_at_ = 0;          // first transmission of the pending exchange
+  uint32_t token_ = 0;          // token of the pending exchange (4 bytes)
+  uint32_t timeout_ = 0;        // current retransmission timeout, us
+  uint16_t next_mid_ = 0;       // next message id to use
+  uint16_t pending_mid_ = 0;    // message id of the pending exchange
+  uint16_t last_separate_mid_ = 0;  // last separate CON response, ACKed again if repeated
+  ClientState state_ = ClientState::kIdle;
+  uint8_t flags_ = 0;
+  uint8_t retransmits_ = 0;     // retransmissions of the pending exchange
+  uint8_t failures_ = 0;        // consecutive failed exchanges (drives backoff)
+};
+
+}  // namespace lwm2msim

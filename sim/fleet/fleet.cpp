@@ -1,0 +1,139 @@
+#include "sim/fleet/fleet.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "sim/fleet/worker.h"
+
+namespace lwm2msim {
+namespace {
+
+ShardLayout make_layout(const FleetConfig& c) {
+  ShardLayout l;
+  l.clients = c.clients;
+  uint32_t threads = c.threads != 0 ? c.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<uint32_t>(std::clamp<uint64_t>(c.clients, 1, threads));
+  l.workers = threads;
+  l.socket_per_client = c.socket_per_client;
+  if (!c.socket_per_client) {
+    const uint64_t ips = std::max<uint64_t>(1, c.local_addrs.ip_count());
+    const uint64_t needed = (c.clients + ips - 1) / ips;
+    l.sockets = static_cast<uint32_t>(((needed + threads - 1) / threads) * threads);
+  } else {
+    l.sockets = 0;
+  }
+  return l;
+}
+
+// Raises the soft open-files limit to the hard one and checks that `needed` descriptors fit.
+std::string ensure_open_files(uint64_t needed) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    return {};
+  }
+  if (lim.rlim_cur < lim.rlim_max && lim.rlim_cur < needed) {
+    rlimit raised = lim;
+    raised.rlim_cur = std::min<rlim_t>(lim.rlim_max, std::max<rlim_t>(needed, lim.rlim_cur));
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      lim = raised;
+    }
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && needed > lim.rlim_cur) {
+    return "the fleet needs " + std::to_string(needed) + " open files but the open-files limit " +
+           "(ulimit -n) is " + std::to_string(lim.rlim_cur) +
+           " (hard limit " + std::to_string(lim.rlim_max) +
+           "); drop --socket-per-client so many clients share one socket, or use fewer clients";
+  }
+  return {};
+}
+
+}  // namespace
+
+Fleet::Fleet(FleetConfig config) : config_(std::move(config)) {}
+
+Fleet::~Fleet() {
+  for (auto& w : workers_) {
+    w->request_stop();
+  }
+  join();
+}
+
+size_t Fleet::client_size() { return sizeof(VirtualClient); }
+
+std::string Fleet::prepare() {
+  if (config_.clients == 0) {
+    return "the fleet has no clients (--clients must be at least 1)";
+  }
+  if (config_.local_addrs.ip_count() == 0) {
+    return "no local addresses (--local-addrs)";
+  }
+  if (config_.clients > UINT32_MAX) {
+    return "at most 4294967295 clients per process";
+  }
+  const ShardLayout layout = make_layout(config_);
+  const AddressPlan& plan = config_.local_addrs;
+  uint64_t fds = 0;
+  if (layout.socket_per_client) {
+    if (plan.port_first() != 0 && config_.clients > plan.capacity()) {
+      return "--local-addrs gives " + std::to_string(plan.capacity()) + " addresses for " +
+             std::to_string(config_.clients) + " clients";
+    }
+    fds = config_.clients;
+  } else {
+    if (plan.port_first() != 0 && layout.sockets > plan.port_count()) {
+      return "--local-addrs gives " + std::to_string(plan.ip_count()) + " IPs x " +
+             std::to_string(plan.port_count()) + " ports, but " + std::to_string(config_.clients) +
+             " clients on " + std::to_string(layout.workers) + " threads need " +
+             std::to_string(layout.sockets) + " ports";
+    }
+    fds = layout.sockets;
+  }
+  // Each worker adds an epoll descriptor and Asio's own (eventfd, epoll, timerfd).
+  if (std::string e = ensure_open_files(fds + 4ull * layout.workers + 32); !e.empty()) {
+    return e;
+  }
+  workers_.clear();
+  for (uint32_t w = 0; w < layout.workers; ++w) {
+    workers_.push_back(std::make_unique<Worker>(config_, layout, w));
+    if (std::string e = workers_.back()->prepare(); !e.empty()) {
+      workers_.clear();
+      return e;
+    }
+  }
+  return {};
+}
+
+void Fleet::start() {
+  const auto epoch = std::chrono::steady_clock::now();
+  for (auto& w : workers_) {
+    w->start(epoch);
+  }
+}
+
+void Fleet::stop() {
+  for (auto& w : workers_) {
+    w->request_stop();
+  }
+}
+
+bool Fleet::stopped() const {
+  return std::all_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->finished(); });
+}
+
+void Fleet::join() {
+  for (auto& w : workers_) {
+    w->join();
+  }
+}
+
+FleetSnapshot Fleet::snapshot() const {
+  FleetSnapshot s;
+  for (const auto& w : workers_) {
+    w->collect(&s);
+  }
+  return s;
+}
+
+}  // namespace lwm2msim

@@ -1,0 +1,95 @@
+// lwm2m: LwM2M protocol pieces that sit above CoAP: paths, operation classification, endpoint
+// names, registration requests and payloads, and the request dispatch of a client's data model.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "sim/coap/coap.h"
+
+namespace lwm2msim {
+
+enum class Lwm2mVersion : uint8_t { k1_0, k1_1, k1_2 };
+std::string_view to_string(Lwm2mVersion v);
+bool parse_lwm2m_version(std::string_view text, Lwm2mVersion* out);
+
+// /object/instance/resource/resource-instance; absent levels are kAbsent.
+struct Lwm2mPath {
+  static constexpr uint32_t kAbsent = UINT32_MAX;
+  uint32_t object = kAbsent;
+  uint32_t instance = kAbsent;
+  uint32_t resource = kAbsent;
+  uint32_t resource_instance = kAbsent;
+
+  int depth() const;
+  std::string to_string() const;
+  friend bool operator==(const Lwm2mPath&, const Lwm2mPath&) = default;
+};
+// Parses "/3/0/9" style text; false on anything else (ids 0-65534 per the TS).
+bool parse_lwm2m_path(std::string_view text, Lwm2mPath* out);
+// Builds a path from a request's Uri-Path options; false when they are not an LwM2M path
+// (an empty Uri-Path is the root path with depth 0).
+bool lwm2m_path_from_request(const CoapMessage& request, Lwm2mPath* out);
+
+// Server-to-client operations (LwM2M TS 1.1 sections 6.3, 6.4 and 8.2 table 8.2.x).
+enum class Lwm2mOperation : uint8_t {
+  kRead,
+  kDiscover,
+  kWrite,            // PUT: replace
+  kWritePartial,     // POST on an instance: partial update
+  kWriteAttributes,  // PUT with Uri-Query and no payload
+  kExecute,          // POST on a resource
+  kCreate,           // POST on an object
+  kDelete,
+  kObserve,
+  kCancelObserve,
+  kReadComposite,
+  kObserveComposite,
+  kWriteComposite,
+  kUnknown,
+};
+std::string_view to_string(Lwm2mOperation op);
+Lwm2mOperation classify_request(const CoapMessage& request, const Lwm2mPath& path);
+
+// An endpoint-name pattern with one printf-style integer conversion: "sim-%06d", "meter-%d".
+class EndpointPattern {
+ public:
+  // Empty string on success, else the reason.
+  static std::string parse(std::string_view pattern, EndpointPattern* out);
+  // Writes the name for `index` into out (64 bytes is always enough); returns its view.
+  std::string_view format(uint64_t index, std::span<char> out) const;
+  std::string format(uint64_t index) const;
+
+ private:
+  std::string prefix_;
+  std::string suffix_;
+  uint8_t width_ = 0;
+  bool zero_pad_ = false;
+};
+
+// The object/instance list a client announces: "</>;rt=\"oma.lwm2m\",</1/0>,</3/0>".
+std::string registration_links(std::span<const Lwm2mPath> instances);
+
+struct RegistrationParams {
+  std::string_view endpoint;
+  uint32_t lifetime_s = 300;
+  Lwm2mVersion version = Lwm2mVersion::k1_1;
+  std::string_view binding = "U";
+  std::string_view links;  // registration_links() result
+};
+
+// POST /rd?ep=..&lt=..&lwm2m=..&b=.. with the link-format payload. Returns the message bytes in
+// out, or an empty span when it does not fit.
+std::span<const uint8_t> build_register(std::span<uint8_t> out, uint16_t message_id,
+                                        const CoapToken& token, const RegistrationParams& params);
+// POST /{location} (Update) with optional lifetime and link payload when they changed.
+std::span<const uint8_t> build_update(std::span<uint8_t> out, uint16_t message_id,
+                                      const CoapToken& token, std::string_view location,
+                                      uint32_t lifetime_s, std::string_view links);
+// DELETE /{location}
+std::span<const uint8_t> build_deregister(std::span<uint8_t> out, uint16_t message_id,
+                                          const CoapToken& token, std::string_view location);
+
+}  // namespace lwm2msim

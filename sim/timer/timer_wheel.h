@@ -1,0 +1,99 @@
+// timer: a hierarchical timing wheel holding one timer per id, for millions of timers per worker.
+// Insert, cancel and expiry are O(1); nodes are preallocated and intrusive, nothing is allocated
+// per timer.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace lwm2msim {
+
+// Ticks are abstract (the worker uses 1 tick = 1 ms). Ids are dense indices [0, capacity).
+// Four levels of 256 slots cover 2^32 ticks ahead; anything further is parked in the top level
+// and re-cascaded, so any due tick is accepted.
+class TimerWheel {
+ public:
+  using TimerId = uint32_t;
+  static constexpr TimerId kNone = UINT32_MAX;
+
+  explicit TimerWheel(uint32_t capacity = 0, uint64_t start_tick = 0);
+
+  // Grows the id space; existing timers are kept.
+  void reserve(uint32_t capacity);
+  uint32_t capacity() const { return static_cast<uint32_t>(nodes_.size()); }
+
+  // Arms (or re-arms) timer `id` to fire at `due_tick`. A due tick <= now() fires on the next
+  // advance().
+  void schedule(TimerId id, uint64_t due_tick);
+  void cancel(TimerId id);
+  bool armed(TimerId id) const;
+  // Due tick of an armed timer.
+  uint64_t due(TimerId id) const;
+
+  // Moves time to `now_tick` and calls on_expire(id, due_tick) for every timer due at or before it,
+  // in due order (ties in the order they were scheduled). The callback may schedule or cancel any
+  // timer, including the one firing; a timer scheduled at or before now_tick during the callback
+  // fires within this same call. Returns the number fired.
+  template <class F>
+  size_t advance(uint64_t now_tick, F&& on_expire);
+
+  // The earliest tick at which advance() could have work: exact when the next timer is within the
+  // first level, otherwise the next cascade point (never later than the earliest due timer).
+  // nullopt when no timer is armed.
+  std::optional<uint64_t> next_wakeup() const;
+
+  uint64_t now() const { return now_; }
+  size_t size() const { return armed_; }
+
+ private:
+  static constexpr int kLevels = 4;
+  static constexpr int kSlotBits = 8;
+  static constexpr uint32_t kSlots = 1u << kSlotBits;
+  static constexpr uint32_t kWords = kSlots / 64;
+  // Slot number of the list of timers due at or before now_, after the kLevels * kSlots wheel
+  // slots.
+  static constexpr uint16_t kExpiredSlot = kLevels * kSlots;
+  static constexpr uint16_t kUnarmed = UINT16_MAX;
+
+  // 18 bytes of payload, 24 with alignment: one per virtual client.
+  struct Node {
+    uint64_t due = 0;
+    TimerId prev = kNone;
+    TimerId next = kNone;
+    uint16_t slot = kUnarmed;  // level * kSlots + index, kExpiredSlot, or kUnarmed
+  };
+  static_assert(sizeof(Node) <= 24, "one node per client: keep it small");
+  struct Slot {
+    TimerId head = kNone;
+    TimerId tail = kNone;
+  };
+
+  // Appends an armed node to the list its due tick belongs in, relative to now_. Placement is a
+  // pure function of (due, now_) and cascades move whole lists in order, so timers with equal due
+  // ticks always share one list and fire in scheduling order.
+  void place(TimerId id);
+  void push_back(uint16_t slot, TimerId id);
+  void unlink(TimerId id);
+  // Re-places every timer of one wheel slot relative to now_.
+  void cascade(int level, uint32_t index);
+  // Moves now_ to the next tick with work, if it is <= limit, and collects that tick's timers
+  // onto the expired list; otherwise moves now_ to limit. Returns whether it found work.
+  bool step(uint64_t limit);
+  // Next tick at which a wheel slot needs attention (fire or cascade), ignoring the expired list.
+  std::optional<uint64_t> next_event() const;
+  // First occupied slot index of `level` in [from, kSlots), or -1.
+  int find_occupied(int level, uint32_t from) const;
+  TimerId pop_expired_head();
+
+  std::vector<Node> nodes_;
+  std::array<Slot, kLevels * kSlots + 1> slots_{};
+  std::array<std::array<uint64_t, kWords>, kLevels> occupied_{};  // bit per non-empty slot
+  uint64_t now_ = 0;
+  size_t armed_ = 0;
+};
+
+}  // namespace lwm2msim
+
+#include "sim/timer/timer_wheel_inl.h"

@@ -1,0 +1,290 @@
+#include "sim/transport/udp_transport.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <asio/post.hpp>
+
+namespace lwm2msim {
+namespace {
+
+constexpr int kSocketBufferBytes = 8 * 1024 * 1024;
+
+sockaddr_in to_sockaddr(const Endpoint4& ep) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(ep.ip);
+  sa.sin_port = htons(ep.port);
+  return sa;
+}
+
+void grow_buffer(int fd, int option, int force_option) {
+  // Loopback bursts (a fleet registering or stopping at once) overflow the default 208 KiB.
+  // The forcing variant needs CAP_NET_ADMIN; fall back to what rmem_max/wmem_max allow.
+  if (setsockopt(fd, SOL_SOCKET, force_option, &kSocketBufferBytes, sizeof kSocketBufferBytes) != 0) {
+    setsockopt(fd, SOL_SOCKET, option, &kSocketBufferBytes, sizeof kSocketBufferBytes);
+  }
+}
+
+}  // namespace
+
+UdpTransport::UdpTransport(asio::io_context& io, DatagramHandler& handler)
+    : io_(io), handler_(handler), queue_(kBatch), rx_buffers_(kBatch) {}
+
+UdpTransport::~UdpTransport() { close(); }
+
+int UdpTransport::open(const Endpoint4& bind, bool multiplex, bool reuse_port, std::string* error) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *error = std::string("socket(): ") + std::strerror(errno) +
+             (errno == EMFILE ? " (the open-files limit, ulimit -n, is reached)" : "");
+    return -1;
+  }
+  const int one = 1;
+  if (multiplex) {
+    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    // Lets the socket send from addresses it is not bound to (every 127/8 address is local anyway).
+    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+  }
+  if (reuse_port) {
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  }
+  grow_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE);
+  grow_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE);
+  sockaddr_in sa = to_sockaddr(bind);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    *error = "bind(" + bind.to_string() + "): " + std::strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  socklen_t len = sizeof sa;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  if (epoll_fd_ < 0) {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) {
+      *error = std::string("epoll_create1(): ") + std::strerror(errno);
+      ::close(fd);
+      return -1;
+    }
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u32 = static_cast<uint32_t>(sockets_.size());
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    *error = std::string("epoll_ctl(): ") + std::strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  sockets_.push_back({fd, Endpoint4{ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)}, multiplex});
+  return static_cast<int>(sockets_.size() - 1);
+}
+
+Endpoint4 UdpTransport::local_address(uint32_t socket) const { return sockets_[socket].local; }
+
+void UdpTransport::start() {
+  if (epoll_fd_ < 0 || watcher_) {
+    return;
+  }
+  watcher_ = std::make_unique<asio::posix::stream_descriptor>(io_, epoll_fd_);
+  arm();
+}
+
+void UdpTransport::arm() {
+  watcher_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& ec) {
+    if (ec || closed_) {
+      return;
+    }
+    drain_ready();
+    arm();
+  });
+}
+
+void UdpTransport::drain_ready() {
+  std::array<epoll_event, 64> events;
+  // Bounded: a socket flooded faster than we read must not starve timers on this loop.
+  for (int round = 0; round < 8; ++round) {
+    stats_.syscalls.add();
+    const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 0);
+    if (n <= 0) {
+      break;
+    }
+    bool more = false;
+    for (int i = 0; i < n; ++i) {
+      more = receive_batch(events[static_cast<size_t>(i)].data.u32) || more;
+    }
+    flush();
+    if (!more && n < static_cast<int>(events.size())) {
+      break;
+    }
+  }
+}
+
+bool UdpTransport::receive_batch(uint32_t socket) {
+  const Socket& s = sockets_[socket];
+  std::array<mmsghdr, kBatch> msgs{};
+  std::array<iovec, kBatch> iovs{};
+  std::array<sockaddr_in, kBatch> peers{};
+  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(in_pktinfo))>, kBatch> controls;
+  for (size_t i = 0; i < kBatch; ++i) {
+    iovs[i] = {rx_buffers_[i].data(), rx_buffers_[i].size()};
+    msgs[i].msg_hdr.msg_name = &peers[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    msgs[i].msg_hdr.msg_iov = &iovs[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    if (s.multiplex) {
+      msgs[i].msg_hdr.msg_control = controls[i].data();
+      msgs[i].msg_hdr.msg_controllen = controls[i].size();
+    }
+  }
+  stats_.syscalls.add();
+  const int n = recvmmsg(s.fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+  if (n <= 0) {
+    return false;
+  }
+  for (int i = 0; i < n; ++i) {
+    const auto idx = static_cast<size_t>(i);
+    const msghdr& h = msgs[idx].msg_hdr;
+    if ((h.msg_flags & MSG_TRUNC) != 0) {
+      stats_.truncated_in.add();
+      continue;
+    }
+    ReceivedDatagram d;
+    d.socket = socket;
+    d.local = s.local;
+    if (s.multiplex) {
+      for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+          in_pktinfo info;
+          std::memcpy(&info, CMSG_DATA(c), sizeof info);
+          d.local.ip = ntohl(info.ipi_addr.s_addr);
+        }
+      }
+    }
+    d.peer = {ntohl(peers[idx].sin_addr.s_addr), ntohs(peers[idx].sin_port)};
+    d.data = {rx_buffers_[idx].data(), msgs[idx].msg_len};
+    stats_.datagrams_in.add();
+    stats_.bytes_in.add(msgs[idx].msg_len);
+    handler_.on_datagram(d);
+  }
+  handler_.on_batch_end();
+  return n == static_cast<int>(kBatch);
+}
+
+void UdpTransport::send(uint32_t socket, uint32_t from_ip, const Endpoint4& to,
+                        std::span<const uint8_t> data) {
+  if (closed_ || data.size() > kMaxDatagram) {
+    stats_.send_errors.add();
+    return;
+  }
+  if (queued_ == queue_.size()) {
+    flush();
+  }
+  Outgoing& o = queue_[queued_++];
+  o.socket = socket;
+  o.from_ip = from_ip;
+  o.to = to;
+  o.length = static_cast<uint16_t>(data.size());
+  std::memcpy(o.data.data(), data.data(), data.size());
+  schedule_flush();
+}
+
+void UdpTransport::schedule_flush() {
+  if (flush_scheduled_) {
+    return;
+  }
+  flush_scheduled_ = true;
+  asio::post(io_, [this] {
+    flush_scheduled_ = false;
+    flush();
+  });
+}
+
+void UdpTransport::flush() {
+  size_t start = 0;
+  while (start < queued_) {
+    // One sendmmsg per run of datagrams leaving through the same socket.
+    size_t end = start;
+    while (end < queued_ && queue_[end].socket == queue_[start].socket) {
+      ++end;
+    }
+    const Socket& s = sockets_[queue_[start].socket];
+    const size_t count = end - start;
+    std::array<mmsghdr, kBatch> msgs{};
+    std::array<iovec, kBatch> iovs{};
+    std::array<sockaddr_in, kBatch> dests{};
+    std::array<std::array<uint8_t, CMSG_SPACE(sizeof(in_pktinfo))>, kBatch> controls{};
+    for (size_t i = 0; i < count; ++i) {
+      Outgoing& o = queue_[start + i];
+      dests[i] = to_sockaddr(o.to);
+      iovs[i] = {o.data.data(), o.length};
+      msghdr& h = msgs[i].msg_hdr;
+      h.msg_name = &dests[i];
+      h.msg_namelen = sizeof(sockaddr_in);
+      h.msg_iov = &iovs[i];
+      h.msg_iovlen = 1;
+      if (s.multiplex && o.from_ip != 0) {
+        h.msg_control = controls[i].data();
+        h.msg_controllen = controls[i].size();
+        cmsghdr* c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+        in_pktinfo info{};
+        info.ipi_spec_dst.s_addr = htonl(o.from_ip);
+        std::memcpy(CMSG_DATA(c), &info, sizeof info);
+      }
+    }
+    size_t sent = 0;
+    while (sent < count) {
+      stats_.syscalls.add();
+      const int n = sendmmsg(s.fd, msgs.data() + sent, static_cast<unsigned>(count - sent), 0);
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        // The datagram at the head failed (buffer full, unreachable); CoAP retransmission copes.
+        stats_.send_errors.add();
+        ++sent;
+        continue;
+      }
+      for (int i = 0; i < n; ++i) {
+        stats_.datagrams_out.add();
+        stats_.bytes_out.add(iovs[sent + static_cast<size_t>(i)].iov_len);
+      }
+      sent += static_cast<size_t>(n);
+    }
+    start = end;
+  }
+  queued_ = 0;
+}
+
+void UdpTransport::close() {
+  if (closed_) {
+    return;
+  }
+  flush();
+  closed_ = true;
+  if (watcher_) {
+    asio::error_code ec;
+    watcher_->cancel(ec);
+    // The descriptor is ours to close below, not Asio's.
+    watcher_->release();
+    watcher_.reset();
+  }
+  for (Socket& s : sockets_) {
+    ::close(s.fd);
+  }
+  sockets_.clear();
+  if (epoll_fd_ >= 0) {
+    ::close(epoll_fd_);
+    epoll_fd_ = -1;
+  }
+}
+
+}  // namespace lwm2msim
