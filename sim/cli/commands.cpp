@@ -179,10 +179,10 @@ int run_server(const ServerConfig& config) {
   }
   std::printf("listening on %s\n", server.address().to_string().c_str());
   std::fflush(stdout);
-  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 
   asio::io_context io;
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   asio::steady_timer tick(io);
   const auto start = SteadyTime::now();
   ServerSnapshot previous;

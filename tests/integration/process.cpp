@@ -1,0 +1,202 @@
+#include "tests/integration/process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+#include "sim/coap/coap.h"
+
+extern char** environ;
+
+namespace lwm2msim::testing {
+
+ChildProcess::ChildProcess(std::vector<std::string> args) {
+  int out_pipe[2];
+  int err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe2 failed");
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  std::vector<char*> argv;
+  for (std::string& a : args) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  out_fd_ = out_pipe[0];
+  err_fd_ = err_pipe[0];
+  if (rc != 0) {
+    throw std::runtime_error(std::string("posix_spawn failed: ") + std::strerror(rc));
+  }
+}
+
+ChildProcess::~ChildProcess() {
+  kill_now();
+  ::close(out_fd_);
+  ::close(err_fd_);
+}
+
+void ChildProcess::kill_now() {
+  if (pid_ > 0 && !status_) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    status_ = 128 + SIGKILL;
+  }
+}
+
+void ChildProcess::pump(std::chrono::milliseconds budget) {
+  std::array<pollfd, 2> fds{{{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}}};
+  if (poll(fds.data(), fds.size(), static_cast<int>(budget.count())) <= 0) {
+    return;
+  }
+  std::array<char, 4096> buf;
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if ((fds[i].revents & (POLLIN | POLLHUP)) != 0) {
+      const ssize_t n = ::read(fds[i].fd, buf.data(), buf.size());
+      if (n > 0) {
+        (i == 0 ? out_ : err_).append(buf.data(), static_cast<size_t>(n));
+      }
+    }
+  }
+}
+
+std::optional<std::string> ChildProcess::wait_stdout_line(const std::string& needle,
+                                                          std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    size_t nl;
+    while ((nl = out_.find('\n', out_scan_)) != std::string::npos) {
+      std::string line = out_.substr(out_scan_, nl - out_scan_);
+      out_scan_ = nl + 1;
+      if (line.find(needle) != std::string::npos) {
+        return line;
+      }
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return std::nullopt;
+    }
+    pump(std::min(left, std::chrono::milliseconds(100)));
+  }
+}
+
+bool ChildProcess::wait_stderr(const std::string& needle, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (err_.find(needle) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return false;
+    }
+    pump(std::min(left, std::chrono::milliseconds(100)));
+  }
+  return true;
+}
+
+void ChildProcess::signal(int sig) {
+  if (pid_ > 0 && !status_) {
+    ::kill(pid_, sig);
+  }
+}
+
+std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!status_) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return std::nullopt;
+    }
+    pump(std::chrono::milliseconds(20));
+  }
+  // Drain what is left in the pipes.
+  for (int i = 0; i < 50; ++i) {
+    const size_t before = out_.size() + err_.size();
+    pump(std::chrono::milliseconds(10));
+    if (out_.size() + err_.size() == before) {
+      break;
+    }
+  }
+  return status_;
+}
+
+ServerProcess::ServerProcess(uint16_t port, std::vector<std::string> extra) {
+  std::vector<std::string> args{LWM2MSIM_BINARY, "server", "--listen",
+                                "127.0.0.1:" + std::to_string(port)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  process_ = std::make_unique<ChildProcess>(args);
+  const auto line = process_->wait_stdout_line("listening on ", std::chrono::seconds(10));
+  if (!line || !parse_endpoint(line->substr(line->find("on ") + 3), &address_)) {
+    throw std::runtime_error("server did not start: " + process_->err());
+  }
+}
+
+std::map<std::string, uint64_t> query_server_stats(const Endpoint4& server) {
+  std::map<std::string, uint64_t> result;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return result;
+  }
+  timeval tv{0, 300 * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(server.ip);
+  sa.sin_port = htons(server.port);
+  for (uint16_t attempt = 0; attempt < 10 && result.empty(); ++attempt) {
+    std::array<uint8_t, 64> req;
+    const uint8_t token[] = {0x51, 0x52, static_cast<uint8_t>(attempt)};
+    CoapWriter w(req);
+    w.header(CoapType::kCon, CoapCode::kGet, static_cast<uint16_t>(0x7700 + attempt), token)
+        .option_path(CoapOption::kUriPath, "sim/stats");
+    const auto msg = w.finish();
+    sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    std::array<uint8_t, 2048> buf;
+    const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+    if (n <= 0) {
+      continue;
+    }
+    CoapMessage m;
+    if (m.parse({buf.data(), static_cast<size_t>(n)}) != CoapParseError::kOk ||
+        m.code() != CoapCode::kContent || m.message_id() != 0x7700 + attempt) {
+      continue;
+    }
+    std::string_view text(reinterpret_cast<const char*>(m.payload().data()), m.payload().size());
+    while (!text.empty()) {
+      const size_t nl = text.find('\n');
+      const std::string_view line = text.substr(0, nl);
+      const size_t eq = line.find('=');
+      if (eq != std::string_view::npos) {
+        result[std::string(line.substr(0, eq))] = std::stoull(std::string(line.substr(eq + 1)));
+      }
+      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    }
+  }
+  ::close(fd);
+  return result;
+}
+
+}  // namespace lwm2msim::testing
