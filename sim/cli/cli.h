@@ -30,7 +30,7 @@ struct RunOptions {
   FleetConfig fleet;
   std::string server_uri;  // empty: in-process server
   TimeUs duration = 30 * kUsPerSec;
-  ServerConfig server;     // for the in-process server
+  ServerConfig server;  // for the in-process server
   TimeUs progress_interval = kUsPerSec;
 };
 

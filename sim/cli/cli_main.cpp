@@ -1,8 +1,7 @@
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "sim/cli/cli.h"
 
@@ -15,7 +14,8 @@ struct DurationValidator : CLI::Validator {
     name_ = "DURATION";
     func_ = [](const std::string& s) {
       TimeUs v = 0;
-      return parse_duration(s, &v) ? std::string() : "'" + s + "' is not a duration (e.g. 30s, 250ms, 5m)";
+      return parse_duration(s, &v) ? std::string()
+                                   : "'" + s + "' is not a duration (e.g. 30s, 250ms, 5m)";
     };
   }
 };
@@ -47,7 +47,8 @@ struct ServerArgs {
 };
 
 void add_server_options(CLI::App& app, ServerArgs& a, const std::string& prefix) {
-  app.add_option(prefix + "threads", a.threads, "Built-in server threads")->check(CLI::Range(1, 64));
+  app.add_option(prefix + "threads", a.threads, "Built-in server threads")
+      ->check(CLI::Range(1, 64));
   app.add_option(prefix + "read-rate", a.read_rate,
                  "Reads per second the server sends to registered clients")
       ->check(CLI::Range(0.0, 1e7));
@@ -108,24 +109,41 @@ int cli_main(int argc, char** argv) {
   ServerArgs run_server_args;
   run_server_args.read_rate = 50;
   run_server_args.observe_fraction = 0.1;
-  run->add_option("--server", ro.server_uri, "LwM2M server URI, coap://HOST:PORT (default: built-in, in-process)");
-  run->add_option("--clients,-n", clients, "Number of virtual clients")->check(CLI::Range(uint64_t{1}, uint64_t{UINT32_MAX}));
-  run->add_option("--rate,-r", rate, "Registrations started per second (0: all at once)")->check(CLI::Range(0.0, 1e9));
-  run->add_option("--duration,-d", duration_text, "How long the fleet runs before it de-registers")->check(duration);
-  run->add_option("--threads,-t", threads, "Worker threads (default: one per core)")->check(CLI::Range(0, 1024));
-  run->add_option("--local-addrs", local_addrs,
-                  "Client source addresses: CIDR, IP list or ranges, optional :PORT or :FIRST-LAST");
-  run->add_flag("--socket-per-client", socket_per_client, "One socket per client instead of many clients per socket");
-  run->add_option("--endpoint-pattern", pattern, "Endpoint names, with one %d for the client index");
+  run->add_option("--server", ro.server_uri,
+                  "LwM2M server URI, coap://HOST:PORT (default: built-in, in-process)");
+  run->add_option("--clients,-n", clients, "Number of virtual clients")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{UINT32_MAX}));
+  run->add_option("--rate,-r", rate, "Registrations started per second (0: all at once)")
+      ->check(CLI::Range(0.0, 1e9));
+  run->add_option("--duration,-d", duration_text, "How long the fleet runs before it de-registers")
+      ->check(duration);
+  run->add_option("--threads,-t", threads, "Worker threads (default: one per core)")
+      ->check(CLI::Range(0, 1024));
+  run->add_option(
+      "--local-addrs", local_addrs,
+      "Client source addresses: CIDR, IP list or ranges, optional :PORT or :FIRST-LAST");
+  run->add_flag("--socket-per-client", socket_per_client,
+                "One socket per client instead of many clients per socket");
+  run->add_option("--endpoint-pattern", pattern,
+                  "Endpoint names, with one %d for the client index");
   run->add_option("--seed", seed, "Seed for every random choice of the run");
-  run->add_option("--lifetime", lifetime, "Registration lifetime in seconds")->check(CLI::Range(1u, 0x7fffffffu));
-  run->add_option("--update-margin", update_margin, "Send Updates this long before the lifetime ends (0: 10%)")->check(duration);
-  run->add_option("--lwm2m-version", version, "LwM2M version to register with")->check(CLI::IsMember({"1.0", "1.1", "1.2"}));
+  run->add_option("--lifetime", lifetime, "Registration lifetime in seconds")
+      ->check(CLI::Range(1u, 0x7fffffffu));
+  run->add_option("--update-margin", update_margin,
+                  "Send Updates this long before the lifetime ends (0: 10%)")
+      ->check(duration);
+  run->add_option("--lwm2m-version", version, "LwM2M version to register with")
+      ->check(CLI::IsMember({"1.0", "1.1", "1.2"}));
   run->add_option("--ack-timeout", ack_timeout, "CoAP ACK_TIMEOUT")->check(duration);
-  run->add_option("--ack-random-factor", random_factor, "CoAP ACK_RANDOM_FACTOR")->check(CLI::Range(1.0, 10.0));
-  run->add_option("--max-retransmit", max_retransmit, "CoAP MAX_RETRANSMIT")->check(CLI::Range(0, 20));
-  run->add_option("--stop-timeout", stop_timeout, "Bound on de-registering the fleet at the end")->check(duration);
-  run->add_option("--notify-period", notify_period, "Period of notifications for observed resources")->check(duration);
+  run->add_option("--ack-random-factor", random_factor, "CoAP ACK_RANDOM_FACTOR")
+      ->check(CLI::Range(1.0, 10.0));
+  run->add_option("--max-retransmit", max_retransmit, "CoAP MAX_RETRANSMIT")
+      ->check(CLI::Range(0, 20));
+  run->add_option("--stop-timeout", stop_timeout, "Bound on de-registering the fleet at the end")
+      ->check(duration);
+  run->add_option("--notify-period", notify_period,
+                  "Period of notifications for observed resources")
+      ->check(duration);
   add_server_options(*run, run_server_args, "--server-");
 
   // server

@@ -1,16 +1,15 @@
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
-#include <csignal>
-#include <functional>
-#include <cstdio>
-#include <iostream>
-#include <memory>
-
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <memory>
 
 #include "sim/cli/cli.h"
 
@@ -66,7 +65,8 @@ class RunLoop {
         std::fprintf(stderr, "lwm2m-sim: interrupted again, exiting without de-registering\n");
         std::_Exit(static_cast<int>(ExitCode::kInterrupted));
       }
-      std::fprintf(stderr, "\nlwm2m-sim: stopping, de-registering clients (Ctrl-C again to quit)\n");
+      std::fprintf(stderr,
+                   "\nlwm2m-sim: stopping, de-registering clients (Ctrl-C again to quit)\n");
       begin_stop();
       wait_signal();
     });
@@ -80,7 +80,8 @@ class RunLoop {
   }
 
   void arm_tick() {
-    tick_.expires_after(std::chrono::microseconds(std::min<TimeUs>(options_.progress_interval, 100000)));
+    tick_.expires_after(
+        std::chrono::microseconds(std::min<TimeUs>(options_.progress_interval, 100000)));
     tick_.async_wait([this](const asio::error_code& ec) {
       if (ec) {
         return;
@@ -88,7 +89,8 @@ class RunLoop {
       const TimeUs elapsed = since(start_);
       if (elapsed >= last_progress_ + options_.progress_interval) {
         const FleetSnapshot s = fleet_.snapshot();
-        emit_progress(progress_line(elapsed, s, previous_, elapsed - last_progress_, options_.fleet.clients));
+        emit_progress(
+            progress_line(elapsed, s, previous_, elapsed - last_progress_, options_.fleet.clients));
         previous_ = s;
         last_progress_ = elapsed;
       }
@@ -162,7 +164,8 @@ int run_fleet(const RunOptions& options) {
     server_snapshot = server->snapshot();
     server->stop();
   }
-  std::cout << summary_text(effective, s, elapsed, server ? &server_snapshot : nullptr) << std::flush;
+  std::cout << summary_text(effective, s, elapsed, server ? &server_snapshot : nullptr)
+            << std::flush;
   return static_cast<int>(ExitCode::kOk);
 }
 
@@ -193,22 +196,21 @@ int run_server(const ServerConfig& config) {
         return;
       }
       const ServerSnapshot s = server.snapshot();
-      emit_progress(
-          [&] {
-            char buf[256];
-            std::snprintf(buf, sizeof buf,
-                          "[%6.1fs] server: registered %llu  registers/s %llu  updates/s %llu  "
-                          "deregisters/s %llu  reads ok %llu  notifications %llu",
-                          static_cast<double>(since(start)) / 1e6,
-                          static_cast<unsigned long long>(s.registered),
-                          static_cast<unsigned long long>(s.registers + s.reregisters - previous.registers -
-                                                          previous.reregisters),
-                          static_cast<unsigned long long>(s.updates - previous.updates),
-                          static_cast<unsigned long long>(s.deregisters - previous.deregisters),
-                          static_cast<unsigned long long>(s.reads_ok),
-                          static_cast<unsigned long long>(s.notifications));
-            return std::string(buf);
-          }());
+      emit_progress([&] {
+        char buf[256];
+        std::snprintf(buf, sizeof buf,
+                      "[%6.1fs] server: registered %llu  registers/s %llu  updates/s %llu  "
+                      "deregisters/s %llu  reads ok %llu  notifications %llu",
+                      static_cast<double>(since(start)) / 1e6,
+                      static_cast<unsigned long long>(s.registered),
+                      static_cast<unsigned long long>(s.registers + s.reregisters -
+                                                      previous.registers - previous.reregisters),
+                      static_cast<unsigned long long>(s.updates - previous.updates),
+                      static_cast<unsigned long long>(s.deregisters - previous.deregisters),
+                      static_cast<unsigned long long>(s.reads_ok),
+                      static_cast<unsigned long long>(s.notifications));
+        return std::string(buf);
+      }());
       previous = s;
       arm();
     });

@@ -47,24 +47,34 @@ std::string format_duration(TimeUs us) {
   return buf;
 }
 
+namespace {
+
+std::string quoted(std::string_view text, std::string_view reason) {
+  std::string s;
+  s.reserve(text.size() + reason.size() + 2);
+  s.append("'").append(text).append("'").append(reason);
+  return s;
+}
+
+}  // namespace
+
 std::string parse_server_uri(std::string_view uri, Endpoint4* out) {
   constexpr std::string_view kCoap = "coap://";
   if (uri.starts_with("coaps://")) {
-    return "'" + std::string(uri) + "': coaps:// (DTLS) is not available in this version; use coap://";
+    return quoted(uri, ": coaps:// (DTLS) is not available in this version; use coap://");
   }
   if (!uri.starts_with(kCoap)) {
-    return "'" + std::string(uri) + "' is not a coap://HOST[:PORT] URI";
+    return quoted(uri, " is not a coap://HOST[:PORT] URI");
   }
   std::string_view rest = uri.substr(kCoap.size());
   if (rest.ends_with('/')) {
     rest.remove_suffix(1);
   }
-  std::string hostport(rest);
-  if (hostport.find(':') == std::string::npos) {
-    hostport += ":5683";
-  }
+  // The default CoAP port applies when none is given (RFC 7252 6.1).
+  const bool has_port = rest.find(':') != std::string_view::npos;
+  const std::string hostport = has_port ? std::string(rest) : std::string(rest).append(":5683");
   if (!parse_endpoint(hostport, out) || out->port == 0) {
-    return "'" + std::string(uri) + "': want coap://IPv4:PORT or coap://localhost:PORT";
+    return quoted(uri, ": want coap://IPv4:PORT or coap://localhost:PORT");
   }
   return {};
 }

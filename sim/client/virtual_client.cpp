@@ -8,7 +8,9 @@ namespace {
 
 constexpr uint8_t kTokenLength = 4;
 
-CoapToken token_of(uint32_t value) { return CoapToken::from_u64(value, kTokenLength); }
+CoapToken token_of(uint32_t value) {
+  return CoapToken::from_u64(value, kTokenLength);
+}
 
 }  // namespace
 

@@ -17,13 +17,13 @@
 namespace lwm2msim {
 
 enum class ClientState : uint8_t {
-  kIdle,            // not started yet (waiting for its slot in the ramp)
-  kRegistering,     // Register sent, waiting for 2.01
-  kRegistered,      // registered; the timer is the next Update
-  kUpdating,        // Update sent, waiting for 2.04
-  kDeregistering,   // De-register sent, waiting for 2.02
-  kBackoff,         // a failure happened; the timer is the next Register attempt
-  kStopped,         // done; never leaves this state
+  kIdle,           // not started yet (waiting for its slot in the ramp)
+  kRegistering,    // Register sent, waiting for 2.01
+  kRegistered,     // registered; the timer is the next Update
+  kUpdating,       // Update sent, waiting for 2.04
+  kDeregistering,  // De-register sent, waiting for 2.02
+  kBackoff,        // a failure happened; the timer is the next Register attempt
+  kStopped,        // done; never leaves this state
 };
 constexpr size_t kClientStateCount = 7;
 std::string_view to_string(ClientState s);
@@ -124,18 +124,18 @@ class VirtualClient {
   void begin_deregister(ClientEnv& env, uint32_t id, TimeUs due);
   void finish(ClientEnv& env, uint32_t id);
 
-  std::string location_;        // from the 2.01's Location-Path, e.g. "rd/17"
-  TimeUs due_at_ = 0;           // when the pending exchange was due
-  TimeUs sent_at_ = 0;          // first transmission of the pending exchange
-  uint32_t token_ = 0;          // token of the pending exchange (4 bytes)
-  uint32_t timeout_ = 0;        // current retransmission timeout, us
-  uint16_t next_mid_ = 0;       // next message id to use
-  uint16_t pending_mid_ = 0;    // message id of the pending exchange
+  std::string location_;            // from the 2.01's Location-Path, e.g. "rd/17"
+  TimeUs due_at_ = 0;               // when the pending exchange was due
+  TimeUs sent_at_ = 0;              // first transmission of the pending exchange
+  uint32_t token_ = 0;              // token of the pending exchange (4 bytes)
+  uint32_t timeout_ = 0;            // current retransmission timeout, us
+  uint16_t next_mid_ = 0;           // next message id to use
+  uint16_t pending_mid_ = 0;        // message id of the pending exchange
   uint16_t last_separate_mid_ = 0;  // last separate CON response, ACKed again if repeated
   ClientState state_ = ClientState::kIdle;
   uint8_t flags_ = 0;
-  uint8_t retransmits_ = 0;     // retransmissions of the pending exchange
-  uint8_t failures_ = 0;        // consecutive failed exchanges (drives backoff)
+  uint8_t retransmits_ = 0;  // retransmissions of the pending exchange
+  uint8_t failures_ = 0;     // consecutive failed exchanges (drives backoff)
 };
 
 }  // namespace lwm2msim

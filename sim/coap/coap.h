@@ -17,8 +17,12 @@ enum class CoapType : uint8_t { kCon = 0, kNon = 1, kAck = 2, kRst = 3 };
 constexpr uint8_t coap_code(uint8_t cls, uint8_t detail) {
   return static_cast<uint8_t>((cls << 5) | detail);
 }
-constexpr uint8_t coap_code_class(uint8_t code) { return code >> 5; }
-constexpr uint8_t coap_code_detail(uint8_t code) { return code & 0x1f; }
+constexpr uint8_t coap_code_class(uint8_t code) {
+  return code >> 5;
+}
+constexpr uint8_t coap_code_detail(uint8_t code) {
+  return code & 0x1f;
+}
 
 struct CoapCode {
   static constexpr uint8_t kEmpty = 0;
@@ -113,7 +117,8 @@ struct CoapOptionView {
   uint16_t number = 0;
   std::span<const uint8_t> value;
 
-  // Unsigned integer option value (big-endian, up to 4 bytes; RFC 7252 section 3.2).
+  // Unsigned integer option value (big-endian, up to 4 bytes; RFC 7252 section 3.2). Leading zero
+  // bytes are skipped; a value still wider than 4 bytes returns UINT32_MAX.
   uint32_t as_uint() const;
   std::string_view as_string() const {
     return {reinterpret_cast<const char*>(value.data()), value.size()};

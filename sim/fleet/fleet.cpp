@@ -42,8 +42,8 @@ std::string ensure_open_files(uint64_t needed) {
   }
   if (lim.rlim_cur != RLIM_INFINITY && needed > lim.rlim_cur) {
     return "the fleet needs " + std::to_string(needed) + " open files but the open-files limit " +
-           "(ulimit -n) is " + std::to_string(lim.rlim_cur) +
-           " (hard limit " + std::to_string(lim.rlim_max) +
+           "(ulimit -n) is " + std::to_string(lim.rlim_cur) + " (hard limit " +
+           std::to_string(lim.rlim_max) +
            "); drop --socket-per-client so many clients share one socket, or use fewer clients";
   }
   return {};
@@ -60,7 +60,9 @@ Fleet::~Fleet() {
   join();
 }
 
-size_t Fleet::client_size() { return sizeof(VirtualClient); }
+size_t Fleet::client_size() {
+  return sizeof(VirtualClient);
+}
 
 std::string Fleet::prepare() {
   if (config_.clients == 0) {

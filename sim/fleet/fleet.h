@@ -34,15 +34,15 @@ struct FleetConfig {
 
 // Per-worker statistics of server-initiated requests (client side).
 struct RequestStats {
-  Counter requests;           // requests received from the server (duplicates excluded)
-  Counter duplicates;         // retransmitted CONs answered from the duplicate cache
-  Counter responses_2xx;      // success responses sent
-  Counter responses_4xx;      // client-error responses sent
-  Counter responses_5xx;      // server-error responses sent
-  Counter observations;       // observations established
-  Counter notifications;      // notifications sent
-  Counter malformed;          // datagrams that failed to parse
-  Counter unknown_address;    // datagrams for an address no client of ours has
+  Counter requests;                      // requests received from the server (duplicates excluded)
+  Counter duplicates;                    // retransmitted CONs answered from the duplicate cache
+  Counter responses_2xx;                 // success responses sent
+  Counter responses_4xx;                 // client-error responses sent
+  Counter responses_5xx;                 // server-error responses sent
+  Counter observations;                  // observations established
+  Counter notifications;                 // notifications sent
+  Counter malformed;                     // datagrams that failed to parse
+  Counter unknown_address;               // datagrams for an address no client of ours has
   std::array<Counter, 14> by_operation;  // requests, indexed by Lwm2mOperation
 };
 

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
-
 #include <asio/post.hpp>
+#include <cmath>
 
 #include "sim/lwm2m/device_object.h"
 
@@ -173,8 +172,8 @@ void Worker::on_state_change(uint32_t client, ClientState from, ClientState to) 
   state_counts_[static_cast<size_t>(to)].add(1);
   if (to == ClientState::kStopped) {
     drop_observations(client);
-    if (stopping_ &&
-        state_counts_[static_cast<size_t>(ClientState::kStopped)].value() == int64_t{local_count_}) {
+    if (stopping_ && state_counts_[static_cast<size_t>(ClientState::kStopped)].value() ==
+                         int64_t{local_count_}) {
       asio::post(io_, [this] { finish_stop(); });
     }
   }
@@ -291,8 +290,8 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
     }
     case Lwm2mOperation::kDiscover: {
       if (!device_instance || path.depth() > 2) {
-        reply(client, request, path.depth() > 2 && device_instance ? CoapCode::kNotImplemented
-                                                                    : CoapCode::kNotFound,
+        reply(client, request,
+              path.depth() > 2 && device_instance ? CoapCode::kNotImplemented : CoapCode::kNotFound,
               0, {}, nullptr);
         return;
       }
@@ -357,7 +356,8 @@ void Worker::reply(uint32_t client, const CoapMessage& request, uint8_t code, ui
   send(client, msg);
 }
 
-uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request, const Lwm2mPath& path) {
+uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request,
+                                 const Lwm2mPath& path) {
   std::vector<uint32_t>& mine = observations_by_client_[client];
   const CoapToken token = request.token_value();
   for (uint32_t slot : mine) {
@@ -459,7 +459,8 @@ void Worker::request_stop() {
     stopping_ = true;
     stop_started_ = now();
     stop_deadline_ = stop_started_ + config_.stop_timeout;
-    if (state_counts_[static_cast<size_t>(ClientState::kStopped)].value() == int64_t{local_count_}) {
+    if (state_counts_[static_cast<size_t>(ClientState::kStopped)].value() ==
+        int64_t{local_count_}) {
       asio::post(io_, [this] { finish_stop(); });
       return;
     }
@@ -475,8 +476,9 @@ void Worker::stop_sweep() {
     const double per_worker = config_.stop_rate / layout_.workers;
     const TimeUs elapsed = t - stop_started_;
     const uint64_t allowed =
-        per_worker <= 0 ? local_count_
-                        : static_cast<uint64_t>(per_worker * static_cast<double>(elapsed) / 1e6) + 1;
+        per_worker <= 0
+            ? local_count_
+            : static_cast<uint64_t>(per_worker * static_cast<double>(elapsed) / 1e6) + 1;
     const uint32_t target = static_cast<uint32_t>(std::min<uint64_t>(allowed, local_count_));
     const bool was_dispatching = in_dispatch_;
     in_dispatch_ = true;

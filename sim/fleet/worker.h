@@ -1,13 +1,12 @@
 #pragma once
 
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 #include <atomic>
 #include <chrono>
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 
 #include "sim/coap/duplicate_cache.h"
 #include "sim/fleet/fleet.h"

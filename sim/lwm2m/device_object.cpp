@@ -32,12 +32,15 @@ uint8_t DeviceObject::read_text(uint32_t resource, uint64_t client_index, TimeUs
       return put(out, length, std::snprintf(out.data(), out.size(), "1.0.0"));
     case 9:  // Battery Level, drains 1% every 10 minutes from a per-device start
       return put(out, length,
-                 std::snprintf(out.data(), out.size(), "%lld",
-                               100 - static_cast<long long>((idx * 7 + static_cast<unsigned long long>(seconds) / 600) % 100)));
+                 std::snprintf(
+                     out.data(), out.size(), "%lld",
+                     100 - static_cast<long long>(
+                               (idx * 7 + static_cast<unsigned long long>(seconds) / 600) % 100)));
     case 10:  // Memory Free (KiB)
       return put(out, length, std::snprintf(out.data(), out.size(), "%llu", 512 + idx % 256));
     case 13:  // Current Time
-      return put(out, length, std::snprintf(out.data(), out.size(), "%lld", seconds + unix_offset_s));
+      return put(out, length,
+                 std::snprintf(out.data(), out.size(), "%lld", seconds + unix_offset_s));
     case 16:  // Supported Binding and Modes
       return put(out, length, std::snprintf(out.data(), out.size(), "U"));
     case 17:  // Device Type
@@ -55,10 +58,13 @@ uint8_t DeviceObject::read_text(uint32_t resource, uint64_t client_index, TimeUs
 }
 
 std::string_view DeviceObject::discover_links() {
-  return "</3/0>,</3/0/0>,</3/0/1>,</3/0/2>,</3/0/3>,</3/0/4>,</3/0/5>,</3/0/9>,</3/0/10>,</3/0/13>,"
+  return "</3/0>,</3/0/0>,</3/0/1>,</3/0/2>,</3/0/3>,</3/0/4>,</3/0/5>,</3/0/9>,</3/0/10>,</3/0/"
+         "13>,"
          "</3/0/16>,</3/0/17>,</3/0/18>,</3/0/19>";
 }
 
-bool DeviceObject::is_executable(uint32_t resource) { return resource == 4 || resource == 5; }
+bool DeviceObject::is_executable(uint32_t resource) {
+  return resource == 4 || resource == 5;
+}
 
 }  // namespace lwm2msim

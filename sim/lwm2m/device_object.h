@@ -17,8 +17,8 @@ class DeviceObject {
   // Writes the text/plain value of a single-instance resource into out. Returns the CoAP code:
   // 2.05 with *length set, 4.04 for a resource the object does not have, 4.05 for one that is
   // not readable (Execute).
-  static uint8_t read_text(uint32_t resource, uint64_t client_index, TimeUs now, int64_t unix_offset_s,
-                           std::span<char> out, size_t* length);
+  static uint8_t read_text(uint32_t resource, uint64_t client_index, TimeUs now,
+                           int64_t unix_offset_s, std::span<char> out, size_t* length);
   // Link-format description of the instance's resources for Discover.
   static std::string_view discover_links();
   static bool is_executable(uint32_t resource);

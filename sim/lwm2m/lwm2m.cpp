@@ -240,7 +240,8 @@ std::string EndpointPattern::parse(std::string_view pattern, EndpointPattern* ou
     i = j;
   }
   if (!seen) {
-    return "endpoint pattern '" + std::string(pattern) + "' has no %d, so every client would share one name";
+    return "endpoint pattern '" + std::string(pattern) +
+           "' has no %d, so every client would share one name";
   }
   if (p.prefix_.size() + p.suffix_.size() > 40) {
     return "endpoint pattern '" + std::string(pattern) + "' is longer than 40 characters";

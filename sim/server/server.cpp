@@ -2,16 +2,15 @@
 
 #include <algorithm>
 #include <array>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <charconv>
 #include <chrono>
 #include <functional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <asio/io_context.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 
 #include "sim/coap/coap.h"
 #include "sim/coap/duplicate_cache.h"
@@ -22,7 +21,7 @@
 namespace lwm2msim {
 namespace {
 
-constexpr TimeUs kTickUs = 2000;            // driver and retransmission granularity
+constexpr TimeUs kTickUs = 2000;              // driver and retransmission granularity
 constexpr TimeUs kExpirySweepUs = kUsPerSec;  // how often lifetimes are checked
 constexpr uint32_t kDefaultLifetime = 86400;  // LwM2M TS: lt defaults to 86400 s
 constexpr size_t kMaxReadsPerTick = 20000;    // beyond this a stalled thread skips, and counts
@@ -291,8 +290,8 @@ class ServerThread final : public DatagramHandler {
     char location[24];
     auto [end, ec] = std::to_chars(location + 3, location + sizeof location, id);
     std::copy_n("rd/", 3, location);
-    respond(peer, req, CoapCode::kCreated, std::string_view(location, static_cast<size_t>(end - location)),
-            0, {});
+    respond(peer, req, CoapCode::kCreated,
+            std::string_view(location, static_cast<size_t>(end - location)), 0, {});
     owned_.push_back(id);
     if (config_.observe_fraction > 0 && rng_.uniform() < config_.observe_fraction) {
       start_request(Kind::kObserve, id, peer, 0, t);
@@ -341,7 +340,8 @@ class ServerThread final : public DatagramHandler {
         stats_.reads_skipped.add();
         continue;
       }
-      start_request(Kind::kRead, id, peer, static_cast<uint16_t>(read_cursor_++ % config_.read_paths.size()), due);
+      start_request(Kind::kRead, id, peer,
+                    static_cast<uint16_t>(read_cursor_++ % config_.read_paths.size()), due);
     }
   }
 
@@ -358,7 +358,8 @@ class ServerThread final : public DatagramHandler {
     return false;
   }
 
-  void start_request(Kind kind, uint32_t registration, const Endpoint4& peer, uint16_t path, TimeUs due) {
+  void start_request(Kind kind, uint32_t registration, const Endpoint4& peer, uint16_t path,
+                     TimeUs due) {
     uint32_t slot = 0;
     if (!free_.empty()) {
       slot = free_.back();
@@ -393,7 +394,8 @@ class ServerThread final : public DatagramHandler {
 
   void transmit(uint32_t slot) {
     const Pending& p = pending_[slot];
-    const Lwm2mPath& path = p.kind == Kind::kRead ? config_.read_paths[p.path] : config_.observe_path;
+    const Lwm2mPath& path =
+        p.kind == Kind::kRead ? config_.read_paths[p.path] : config_.observe_path;
     std::array<uint8_t, 128> buf;
     const CoapToken token = CoapToken::from_u64(token_of(slot, p.generation), 8);
     CoapWriter w(buf);
@@ -463,7 +465,9 @@ class ServerThread final : public DatagramHandler {
                          pending_[slot].generation == (value >> 32);
     if (m.type() == CoapType::kCon) {
       const bool known = matches || observations_.contains(value);
-      transport_.send(0, 0, peer, coap_write_empty(ack, known ? CoapType::kAck : CoapType::kRst, m.message_id()));
+      transport_.send(
+          0, 0, peer,
+          coap_write_empty(ack, known ? CoapType::kAck : CoapType::kRst, m.message_id()));
     }
     if (!matches) {
       if (token.length == 8 && observations_.contains(value)) {
@@ -521,7 +525,9 @@ class ServerThread final : public DatagramHandler {
 Lwm2mServer::Lwm2mServer(ServerConfig config)
     : config_(std::move(config)), directory_(std::make_unique<Directory>()) {}
 
-Lwm2mServer::~Lwm2mServer() { stop(); }
+Lwm2mServer::~Lwm2mServer() {
+  stop();
+}
 
 std::string Lwm2mServer::start() {
   const uint32_t n = std::max(1u, config_.threads);
@@ -555,7 +561,9 @@ void Lwm2mServer::stop() {
   threads_.clear();
 }
 
-uint64_t Lwm2mServer::registered() const { return directory_->size(); }
+uint64_t Lwm2mServer::registered() const {
+  return directory_->size();
+}
 
 ServerSnapshot Lwm2mServer::snapshot() const {
   ServerSnapshot s;

@@ -1,5 +1,6 @@
 // server: the built-in LwM2M server: a registration directory (/rd) with lifetime expiry, and a
-// driver that sends Read and Observe to registered clients at a set rate. Same transport as clients.
+// driver that sends Read and Observe to registered clients at a set rate. Same transport as
+// clients.
 #pragma once
 
 #include <atomic>
@@ -32,30 +33,30 @@ struct ServerConfig {
 
 // Per-thread statistics, summed by snapshot().
 struct ServerStats {
-  Counter registers;            // 2.01 Created sent for new registrations
-  Counter reregisters;          // Registers that replaced an existing registration
-  Counter register_errors;      // Registers refused (4.00)
-  Counter updates;              // 2.04 Changed
-  Counter updates_not_found;    // Updates for unknown locations (4.04)
-  Counter deregisters;          // 2.02 Deleted
+  Counter registers;          // 2.01 Created sent for new registrations
+  Counter reregisters;        // Registers that replaced an existing registration
+  Counter register_errors;    // Registers refused (4.00)
+  Counter updates;            // 2.04 Changed
+  Counter updates_not_found;  // Updates for unknown locations (4.04)
+  Counter deregisters;        // 2.02 Deleted
   Counter deregisters_not_found;
-  Counter expired;              // registrations removed by lifetime expiry
-  Counter duplicates;           // retransmitted CONs answered from the cache
-  Counter malformed;            // datagrams that failed to parse
-  Counter bad_requests;         // other requests answered with 4.xx
-  Counter reads_sent;           // Reads started
-  Counter reads_ok;             // 2.05 answers to Reads
-  Counter reads_error;          // other answers to Reads
-  Counter observes_sent;        // Observes started
-  Counter observes_ok;          // 2.05 answers with an Observe option
-  Counter observes_error;       // other answers to Observes
-  Counter notifications;        // notifications for known observations
+  Counter expired;                // registrations removed by lifetime expiry
+  Counter duplicates;             // retransmitted CONs answered from the cache
+  Counter malformed;              // datagrams that failed to parse
+  Counter bad_requests;           // other requests answered with 4.xx
+  Counter reads_sent;             // Reads started
+  Counter reads_ok;               // 2.05 answers to Reads
+  Counter reads_error;            // other answers to Reads
+  Counter observes_sent;          // Observes started
+  Counter observes_ok;            // 2.05 answers with an Observe option
+  Counter observes_error;         // other answers to Observes
+  Counter notifications;          // notifications for known observations
   Counter unknown_notifications;  // notifications answered with RST
-  Counter request_timeouts;     // server requests that ran out of retransmissions
-  Counter retransmissions;      // server request retransmissions
-  Counter reads_skipped;        // Reads due while no client was registered (open model: not delayed)
-  Histogram read_latency;       // us, from when the Read was due to its response
-  Histogram observe_latency;    // us, from the Observe's send to its first response
+  Counter request_timeouts;       // server requests that ran out of retransmissions
+  Counter retransmissions;        // server request retransmissions
+  Counter reads_skipped;      // Reads due while no client was registered (open model: not delayed)
+  Histogram read_latency;     // us, from when the Read was due to its response
+  Histogram observe_latency;  // us, from the Observe's send to its first response
 };
 
 struct ServerSnapshot {

@@ -6,10 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <asio/post.hpp>
 #include <cerrno>
 #include <cstring>
-
-#include <asio/post.hpp>
 
 namespace lwm2msim {
 namespace {
@@ -27,7 +26,8 @@ sockaddr_in to_sockaddr(const Endpoint4& ep) {
 void grow_buffer(int fd, int option, int force_option) {
   // Loopback bursts (a fleet registering or stopping at once) overflow the default 208 KiB.
   // The forcing variant needs CAP_NET_ADMIN; fall back to what rmem_max/wmem_max allow.
-  if (setsockopt(fd, SOL_SOCKET, force_option, &kSocketBufferBytes, sizeof kSocketBufferBytes) != 0) {
+  if (setsockopt(fd, SOL_SOCKET, force_option, &kSocketBufferBytes, sizeof kSocketBufferBytes) !=
+      0) {
     setsockopt(fd, SOL_SOCKET, option, &kSocketBufferBytes, sizeof kSocketBufferBytes);
   }
 }
@@ -37,7 +37,9 @@ void grow_buffer(int fd, int option, int force_option) {
 UdpTransport::UdpTransport(asio::io_context& io, DatagramHandler& handler)
     : io_(io), handler_(handler), queue_(kBatch), rx_buffers_(kBatch) {}
 
-UdpTransport::~UdpTransport() { close(); }
+UdpTransport::~UdpTransport() {
+  close();
+}
 
 int UdpTransport::open(const Endpoint4& bind, bool multiplex, bool reuse_port, std::string* error) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -85,7 +87,9 @@ int UdpTransport::open(const Endpoint4& bind, bool multiplex, bool reuse_port, s
   return static_cast<int>(sockets_.size() - 1);
 }
 
-Endpoint4 UdpTransport::local_address(uint32_t socket) const { return sockets_[socket].local; }
+Endpoint4 UdpTransport::local_address(uint32_t socket) const {
+  return sockets_[socket].local;
+}
 
 void UdpTransport::start() {
   if (epoll_fd_ < 0 || watcher_) {
@@ -96,13 +100,14 @@ void UdpTransport::start() {
 }
 
 void UdpTransport::arm() {
-  watcher_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& ec) {
-    if (ec || closed_) {
-      return;
-    }
-    drain_ready();
-    arm();
-  });
+  watcher_->async_wait(asio::posix::stream_descriptor::wait_read,
+                       [this](const asio::error_code& ec) {
+                         if (ec || closed_) {
+                           return;
+                         }
+                         drain_ready();
+                         arm();
+                       });
 }
 
 void UdpTransport::drain_ready() {
@@ -158,7 +163,8 @@ bool UdpTransport::receive_batch(uint32_t socket) {
     d.socket = socket;
     d.local = s.local;
     if (s.multiplex) {
-      for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+      for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
+           c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
         if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
           in_pktinfo info;
           std::memcpy(&info, CMSG_DATA(c), sizeof info);

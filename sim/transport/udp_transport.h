@@ -3,14 +3,13 @@
 #pragma once
 
 #include <array>
+#include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <asio/io_context.hpp>
-#include <asio/posix/stream_descriptor.hpp>
 
 #include "sim/stats/histogram.h"
 #include "sim/util/address_plan.h"
@@ -33,13 +32,13 @@ class DatagramHandler {
 };
 
 struct TransportStats {
-  Counter datagrams_in;     // datagrams received
-  Counter datagrams_out;    // datagrams handed to the kernel
-  Counter bytes_in;         // UDP payload bytes received
-  Counter bytes_out;        // UDP payload bytes sent
-  Counter send_errors;      // datagrams the kernel refused (buffer full, unreachable)
-  Counter truncated_in;     // datagrams larger than the receive buffer, dropped
-  Counter syscalls;         // recvmmsg + sendmmsg + epoll_wait calls
+  Counter datagrams_in;   // datagrams received
+  Counter datagrams_out;  // datagrams handed to the kernel
+  Counter bytes_in;       // UDP payload bytes received
+  Counter bytes_out;      // UDP payload bytes sent
+  Counter send_errors;    // datagrams the kernel refused (buffer full, unreachable)
+  Counter truncated_in;   // datagrams larger than the receive buffer, dropped
+  Counter syscalls;       // recvmmsg + sendmmsg + epoll_wait calls
 };
 
 // Owns sockets and one epoll set; not thread-safe, used by the thread running its io_context.

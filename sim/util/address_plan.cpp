@@ -27,7 +27,9 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-std::string Endpoint4::to_string() const { return ipv4_to_string(ip) + ":" + std::to_string(port); }
+std::string Endpoint4::to_string() const {
+  return ipv4_to_string(ip) + ":" + std::to_string(port);
+}
 
 bool parse_ipv4(std::string_view text, uint32_t* ip) {
   uint32_t result = 0;
@@ -91,10 +93,9 @@ std::string AddressPlan::parse(std::string_view spec, AddressPlan* out) {
       const size_t dash = ports.find('-');
       uint32_t lo = 0;
       uint32_t hi = 0;
-      const bool ok = dash == std::string_view::npos
-                          ? parse_u32(ports, &lo) && (hi = lo, true)
-                          : parse_u32(ports.substr(0, dash), &lo) &&
-                                parse_u32(ports.substr(dash + 1), &hi);
+      const bool ok = dash == std::string_view::npos ? parse_u32(ports, &lo) && (hi = lo, true)
+                                                     : parse_u32(ports.substr(0, dash), &lo) &&
+                                                           parse_u32(ports.substr(dash + 1), &hi);
       if (!ok || lo == 0 || hi > 65535 || lo > hi) {
         return "bad port range in '" + item_text + "' (want PORT or FIRST-LAST, 1-65535)";
       }
@@ -109,8 +110,8 @@ std::string AddressPlan::parse(std::string_view spec, AddressPlan* out) {
     uint64_t count = 0;
     if (const size_t slash = item.find('/'); slash != std::string_view::npos) {
       uint32_t prefix = 0;
-      if (!parse_ipv4(item.substr(0, slash), &first) || !parse_u32(item.substr(slash + 1), &prefix) ||
-          prefix > 32) {
+      if (!parse_ipv4(item.substr(0, slash), &first) ||
+          !parse_u32(item.substr(slash + 1), &prefix) || prefix > 32) {
         return "bad CIDR block '" + item_text + "'";
       }
       const uint64_t size = uint64_t{1} << (32 - prefix);

@@ -11,7 +11,9 @@ using TimeUs = uint64_t;
 constexpr TimeUs kUsPerMs = 1000;
 constexpr TimeUs kUsPerSec = 1000 * 1000;
 
-inline TimeUs seconds_to_us(double s) { return static_cast<TimeUs>(s * 1e6); }
+inline TimeUs seconds_to_us(double s) {
+  return static_cast<TimeUs>(s * 1e6);
+}
 
 // Source of "now"; tests inject a ManualClock so schedules are deterministic.
 class Clock {

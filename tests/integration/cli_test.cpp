@@ -1,8 +1,8 @@
 // The lwm2m-sim binary as a user runs it.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <csignal>
-
-#include <gtest/gtest.h>
 
 #include "tests/integration/process.h"
 
@@ -32,7 +32,8 @@ TEST(Cli, SigintDeregistersAndPrintsTheSummary) {
   const auto code = run.wait(seconds(30));
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 0);
-  EXPECT_NE(run.out().find("de-registrations       ok 300  failed 0"), std::string::npos) << run.out();
+  EXPECT_NE(run.out().find("de-registrations       ok 300  failed 0"), std::string::npos)
+      << run.out();
 }
 
 TEST(Cli, BadArgumentsGiveOneLineAndExitTwo) {

@@ -1,9 +1,9 @@
 // A fleet in this process against the built-in server in another process, on loopback.
-#include <sys/resource.h>
+#include "sim/fleet/fleet.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
-#include "sim/fleet/fleet.h"
 #include "tests/integration/process.h"
 
 namespace lwm2msim {
@@ -153,7 +153,8 @@ TEST(FleetScale, ThirtyThousandClientsInOneProcessDespiteALowOpenFilesLimit) {
   ASSERT_EQ(prepared, "");
   fleet.start();
   EXPECT_TRUE(eventually([&] { return registered(fleet) == 30000; }, seconds(60)));
-  EXPECT_TRUE(eventually([&] { return server_registered(server.address()) == 30000; }, seconds(10)));
+  EXPECT_TRUE(
+      eventually([&] { return server_registered(server.address()) == 30000; }, seconds(10)));
   EXPECT_EQ(fleet.snapshot().register_failed, 0u);
   stop_and_join(fleet);
   EXPECT_EQ(fleet.snapshot().deregister_ok, 30000u);

@@ -23,7 +23,8 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   // Reads stdout until a line containing `needle` arrives; returns it, or nullopt on timeout/EOF.
-  std::optional<std::string> wait_stdout_line(const std::string& needle, std::chrono::milliseconds timeout);
+  std::optional<std::string> wait_stdout_line(const std::string& needle,
+                                              std::chrono::milliseconds timeout);
   // Waits until stderr contains `needle` anywhere; false on timeout/EOF.
   bool wait_stderr(const std::string& needle, std::chrono::milliseconds timeout);
   void signal(int sig);
@@ -71,7 +72,9 @@ bool eventually(F&& predicate, std::chrono::milliseconds timeout) {
     if (predicate()) {
       return true;
     }
-    struct timespec ts {0, 50 * 1000 * 1000};
+    struct timespec ts {
+      0, 50 * 1000 * 1000
+    };
     nanosleep(&ts, nullptr);
   }
   return predicate();
