@@ -21,6 +21,7 @@ constexpr size_t kMaxOptionLength = kExt16Base + 0xffff;
 // Decodes an option delta or length nibble with its extended bytes; false when the nibble is the
 // reserved 15 or the extended bytes run past the end.
 bool read_extended(uint8_t nibble, std::span<const uint8_t> data, size_t& pos, uint32_t& out) {
+  static_assert(kReservedNibble == kExt16 + 1);
   if (nibble < kExt8) {
     out = nibble;
     return true;
@@ -41,6 +42,7 @@ bool read_extended(uint8_t nibble, std::span<const uint8_t> data, size_t& pos, u
     pos += 2;
     return true;
   }
+  // kReservedNibble: a format error (RFC 7252 3.1).
   return false;
 }
 

@@ -49,7 +49,7 @@ class HistogramSnapshot {
  private:
   friend class Histogram;  // fills a snapshot field by field
 
-  std::array<uint64_t, HistogramLayout::kBucketCount> buckets_;
+  std::array<uint64_t, HistogramLayout::kBucketCount> buckets_{};
   uint64_t count_ = 0;
   uint64_t sum_ = 0;
   uint64_t min_ = UINT64_MAX;

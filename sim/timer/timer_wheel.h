@@ -11,8 +11,8 @@
 namespace lwm2msim {
 
 // Ticks are abstract (the worker uses 1 tick = 1 ms). Ids are dense indices [0, capacity).
-// Four levels of 256 slots cover 2^32 ticks ahead; anything further is parked in the top level
-// and re-cascaded, so any due tick is accepted.
+// Four levels of 256 slots cover 2^32 ticks ahead; anything further is parked above the top level
+// and re-examined when its 2^32-tick epoch comes, so any due tick is accepted.
 class TimerWheel {
  public:
   using TimerId = uint32_t;
@@ -52,46 +52,53 @@ class TimerWheel {
   static constexpr int kSlotBits = 8;
   static constexpr uint32_t kSlots = 1u << kSlotBits;
   static constexpr uint32_t kWords = kSlots / 64;
-  // Slot number of the list of timers due at or before now_, after the kLevels * kSlots wheel
-  // slots.
-  static constexpr uint16_t kExpiredSlot = kLevels * kSlots;
-  static constexpr uint16_t kUnarmed = UINT16_MAX;
+  static constexpr int kEpochBits = kLevels * kSlotBits;
+  // Lists after the kLevels * kSlots wheel slots: timers due at or before now_, and timers parked
+  // because their due tick differs from now_ above bit 32.
+  static constexpr uint32_t kExpiredSlot = kLevels * kSlots;
+  static constexpr uint32_t kFarSlot = kExpiredSlot + 1;
+  // In Node::prev of a timer that is not armed (ids stay below it).
+  static constexpr TimerId kUnarmed = kNone - 1;
 
-  // 18 bytes of payload, 24 with alignment: one per virtual client.
+  // One per virtual client, so it holds no slot number: a timer's list is a pure function of
+  // (due, now_), recomputed by slot_of() when it has to be unlinked.
   struct Node {
     uint64_t due = 0;
-    TimerId prev = kNone;
+    TimerId prev = kUnarmed;
     TimerId next = kNone;
-    uint16_t slot = kUnarmed;  // level * kSlots + index, kExpiredSlot, or kUnarmed
   };
-  static_assert(sizeof(Node) <= 24, "one node per client: keep it small");
+  static_assert(sizeof(Node) == 16, "one node per client: keep it small");
   struct Slot {
     TimerId head = kNone;
     TimerId tail = kNone;
   };
 
-  // Appends an armed node to the list its due tick belongs in, relative to now_. Placement is a
-  // pure function of (due, now_) and cascades move whole lists in order, so timers with equal due
-  // ticks always share one list and fire in scheduling order.
+  // The list a timer due at `due_tick` belongs in now. Cascades move whole lists in order when
+  // now_ crosses a slot boundary, so this stays true for every armed timer, and timers with equal
+  // due ticks always share one list and fire in scheduling order.
+  uint32_t slot_of(uint64_t due_tick) const;
   void place(TimerId id);
-  void push_back(uint16_t slot, TimerId id);
+  void push_back(uint32_t slot, TimerId id);
   void unlink(TimerId id);
-  // Re-places every timer of one wheel slot relative to now_.
-  void cascade(int level, uint32_t index);
-  // Moves now_ to the next tick with work, if it is <= limit, and collects that tick's timers
-  // onto the expired list; otherwise moves now_ to limit. Returns whether it found work.
+  // Re-places every timer of one list relative to now_.
+  void cascade(uint32_t slot);
+  // Moves now_ to the next tick with work if it is <= limit, cascades there and moves that tick's
+  // timers to the expired list; otherwise moves now_ to limit. Returns whether it found work.
   bool step(uint64_t limit);
-  // Next tick at which a wheel slot needs attention (fire or cascade), ignoring the expired list.
+  // Next tick at which a wheel slot or the far list needs attention, ignoring expired timers.
   std::optional<uint64_t> next_event() const;
   // First occupied slot index of `level` in [from, kSlots), or -1.
   int find_occupied(int level, uint32_t from) const;
+  void set_occupied(uint32_t slot, bool on);
   TimerId pop_expired_head();
 
   std::vector<Node> nodes_;
-  std::array<Slot, kLevels * kSlots + 1> slots_{};
+  std::array<Slot, kFarSlot + 1> slots_{};
   std::array<std::array<uint64_t, kWords>, kLevels> occupied_{};  // bit per non-empty slot
   uint64_t now_ = 0;
   size_t armed_ = 0;
+  // No far timer is due before this (a lower bound: cancels do not raise it).
+  uint64_t far_min_due_ = UINT64_MAX;
 };
 
 }  // namespace lwm2msim
