@@ -1,0 +1,200 @@
+// Server-initiated requests reach the right virtual client; a test socket plays the server.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <optional>
+#include <vector>
+
+#include "sim/coap/coap.h"
+#include "sim/fleet/fleet.h"
+#include "tests/integration/process.h"
+
+namespace lwm2msim {
+namespace {
+
+using std::chrono::seconds;
+
+// A bare UDP socket on 127.0.0.1 that speaks CoAP by hand.
+class FakeServer {
+ public:
+  FakeServer() {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(0x7f000001);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    socklen_t len = sizeof sa;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    address_ = {0x7f000001, ntohs(sa.sin_port)};
+    timeval tv{2, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~FakeServer() { ::close(fd_); }
+
+  Endpoint4 address() const { return address_; }
+
+  // Next datagram, with its sender.
+  std::optional<std::vector<uint8_t>> receive(Endpoint4* from) {
+    std::array<uint8_t, 2048> buf;
+    sockaddr_in sa{};
+    socklen_t len = sizeof sa;
+    const ssize_t n =
+        recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&sa), &len);
+    if (n < 0) {
+      return std::nullopt;
+    }
+    *from = {ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)};
+    return std::vector<uint8_t>(buf.begin(), buf.begin() + n);
+  }
+
+  void send(const Endpoint4& to, std::span<const uint8_t> data) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(to.ip);
+    sa.sin_port = htons(to.port);
+    sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+
+ private:
+  int fd_ = -1;
+  Endpoint4 address_;
+};
+
+class ClientRequests : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FleetConfig c;
+    c.clients = 2;
+    c.threads = 1;
+    c.rate = 0;
+    ASSERT_EQ(AddressPlan::parse("127.11.0.0/24", &c.local_addrs), "");
+    ASSERT_EQ(EndpointPattern::parse("req-%d", &c.client.endpoint_pattern), "");
+    c.client.server = server_.address();
+    c.client.links = "</>;rt=\"oma.lwm2m\",</3/0>";
+    c.stop_timeout = 300 * kUsPerMs;
+    fleet_ = std::make_unique<Fleet>(c);
+    ASSERT_EQ(fleet_->prepare(), "");
+    fleet_->start();
+    // Register both clients and remember where each one lives.
+    for (int i = 0; i < 2; ++i) {
+      Endpoint4 from;
+      auto reg = server_.receive(&from);
+      ASSERT_TRUE(reg.has_value());
+      CoapMessage m;
+      ASSERT_EQ(m.parse(*reg), CoapParseError::kOk);
+      std::array<char, 128> q;
+      const std::string queries(m.join(CoapOption::kUriQuery, q));
+      const int index = queries.find("ep=req-0") != std::string::npos ? 0 : 1;
+      clients_[index] = from;
+      std::array<uint8_t, 64> buf;
+      CoapWriter w(buf);
+      w.header(CoapType::kAck, CoapCode::kCreated, m.message_id(), m.token())
+          .option_path(CoapOption::kLocationPath, index == 0 ? "rd/0" : "rd/1");
+      server_.send(from, w.finish());
+    }
+    ASSERT_TRUE(testing::eventually(
+        [&] {
+          return fleet_->snapshot().states[static_cast<size_t>(ClientState::kRegistered)] == 2;
+        },
+        seconds(5)));
+  }
+
+  void TearDown() override {
+    if (fleet_) {
+      fleet_->stop();
+      // Nobody answers the De-registers: the stop bound ends the run.
+      EXPECT_TRUE(testing::eventually([&] { return fleet_->stopped(); }, seconds(10)));
+      fleet_->join();
+    }
+  }
+
+  // Sends a request to client `index` and returns its response.
+  CoapMessage request(int index, CoapType type, uint8_t code, uint16_t mid, std::string_view path,
+                      std::optional<uint32_t> accept, std::vector<uint8_t>* storage) {
+    std::array<uint8_t, 128> buf;
+    const uint8_t token[] = {0xab, static_cast<uint8_t>(mid)};
+    CoapWriter w(buf);
+    w.header(type, code, mid, token).option_path(CoapOption::kUriPath, path);
+    if (accept) {
+      w.option_uint(CoapOption::kAccept, *accept);
+    }
+    server_.send(clients_[index], w.finish());
+    Endpoint4 from;
+    auto reply = server_.receive(&from);
+    EXPECT_TRUE(reply.has_value());
+    EXPECT_EQ(from, clients_[index]) << "the answer comes from the client's own address";
+    *storage = reply.value_or(std::vector<uint8_t>{});
+    CoapMessage m;
+    EXPECT_EQ(m.parse(*storage), CoapParseError::kOk);
+    return m;
+  }
+
+  FakeServer server_;
+  std::unique_ptr<Fleet> fleet_;
+  std::array<Endpoint4, 2> clients_;
+};
+
+TEST_F(ClientRequests, ReadOfADeviceResourceIsAnsweredInPlainText) {
+  std::vector<uint8_t> storage;
+  const CoapMessage m =
+      request(1, CoapType::kCon, CoapCode::kGet, 0x100, "3/0/2", std::nullopt, &storage);
+  EXPECT_EQ(m.type(), CoapType::kAck);
+  EXPECT_EQ(m.message_id(), 0x100);
+  EXPECT_EQ(m.code(), CoapCode::kContent);
+  EXPECT_EQ(m.find(CoapOption::kContentFormat)->as_uint(), CoapContentFormat::kTextPlain);
+  EXPECT_EQ(std::string(m.payload().begin(), m.payload().end()), "SN0000000001");
+}
+
+TEST_F(ClientRequests, ARetransmittedConGetsTheCachedAnswer) {
+  std::vector<uint8_t> first;
+  std::vector<uint8_t> second;
+  request(0, CoapType::kCon, CoapCode::kGet, 0x200, "3/0/0", std::nullopt, &first);
+  request(0, CoapType::kCon, CoapCode::kGet, 0x200, "3/0/0", std::nullopt, &second);
+  EXPECT_EQ(first, second);
+  const FleetSnapshot s = fleet_->snapshot();
+  EXPECT_EQ(s.requests, 1u);
+  EXPECT_EQ(s.request_duplicates, 1u);
+}
+
+TEST_F(ClientRequests, ErrorsAreCoapCodes) {
+  std::vector<uint8_t> storage;
+  EXPECT_EQ(
+      request(0, CoapType::kCon, CoapCode::kGet, 0x300, "3/0/77", std::nullopt, &storage).code(),
+      CoapCode::kNotFound);
+  EXPECT_EQ(
+      request(0, CoapType::kCon, CoapCode::kGet, 0x301, "9/0/1", std::nullopt, &storage).code(),
+      CoapCode::kNotFound);
+  EXPECT_EQ(request(0, CoapType::kCon, CoapCode::kGet, 0x302, "3/0/0", 11542u, &storage).code(),
+            CoapCode::kNotAcceptable);
+  EXPECT_EQ(
+      request(0, CoapType::kCon, CoapCode::kGet, 0x303, "3/0/4", std::nullopt, &storage).code(),
+      CoapCode::kMethodNotAllowed);
+  EXPECT_EQ(
+      request(0, CoapType::kCon, CoapCode::kGet, 0x304, "bs/x", std::nullopt, &storage).code(),
+      CoapCode::kNotFound);
+}
+
+TEST_F(ClientRequests, DiscoverListsTheDeviceResources) {
+  std::vector<uint8_t> storage;
+  const CoapMessage m = request(0, CoapType::kCon, CoapCode::kGet, 0x400, "3/0", 40u, &storage);
+  EXPECT_EQ(m.code(), CoapCode::kContent);
+  EXPECT_EQ(m.find(CoapOption::kContentFormat)->as_uint(), CoapContentFormat::kLinkFormat);
+  const std::string links(m.payload().begin(), m.payload().end());
+  EXPECT_NE(links.find("</3/0/9>"), std::string::npos) << links;
+}
+
+TEST_F(ClientRequests, NonRequestGetsANonResponse) {
+  std::vector<uint8_t> storage;
+  const CoapMessage m =
+      request(0, CoapType::kNon, CoapCode::kGet, 0x500, "3/0/1", std::nullopt, &storage);
+  EXPECT_EQ(m.type(), CoapType::kNon);
+  EXPECT_EQ(m.code(), CoapCode::kContent);
+  EXPECT_EQ(std::string(m.payload().begin(), m.payload().end()), "virtual-device");
+}
+
+}  // namespace
+}  // namespace lwm2msim
