@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sim/fleet/fleet.h"
+#include "sim/report/report.h"
 #include "sim/server/server.h"
 #include "sim/util/time.h"
 
@@ -15,14 +17,14 @@ namespace lwm2msim {
 // Named process exit codes.
 enum class ExitCode : int {
   kOk = 0,
-  kRuntimeError = 1,   // the run could not be carried out (sockets, server failed)
-  kBadInput = 2,       // bad arguments or files
-  kInterrupted = 130,  // a second Ctrl-C
+  kRuntimeError = 1,       // the run could not be carried out (sockets, server failed)
+  kBadInput = 2,           // bad arguments or files
+  kThresholdsFailed = 99,  // the run completed but a threshold failed (k6's convention)
+  kInterrupted = 130,      // a second Ctrl-C
 };
 
 // "30s", "250ms", "5m", "1h", "1.5s", or a bare number of seconds. False on anything else.
 bool parse_duration(std::string_view text, TimeUs* out);
-std::string format_duration(TimeUs us);
 // "coap://HOST[:PORT]"; HOST is an IPv4 literal or localhost. Empty on success, else the reason.
 std::string parse_server_uri(std::string_view uri, Endpoint4* out);
 
@@ -32,16 +34,16 @@ struct RunOptions {
   TimeUs duration = 30 * kUsPerSec;
   ServerConfig server;  // for the in-process server
   TimeUs progress_interval = kUsPerSec;
+  // Prometheus exposition address; empty turns it off.
+  std::string metrics_address = "127.0.0.1:9464";
+  std::string report_path;  // --report FILE.json
+  std::string junit_path;   // --junit FILE.xml
+  std::vector<Threshold> thresholds;
+  std::string command_line;
 };
 
 int run_fleet(const RunOptions& options);
 int run_server(const ServerConfig& config);
-
-// Progress and summary text (used by the commands; separate so they can be tested).
-std::string progress_line(TimeUs elapsed, const FleetSnapshot& now, const FleetSnapshot& before,
-                          TimeUs interval, uint64_t clients);
-std::string summary_text(const RunOptions& options, const FleetSnapshot& s, TimeUs elapsed,
-                         const ServerSnapshot* server);
 
 int cli_main(int argc, char** argv);
 

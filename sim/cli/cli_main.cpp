@@ -145,6 +145,20 @@ int cli_main(int argc, char** argv) {
                   "Period of notifications for observed resources")
       ->check(duration);
   add_server_options(*run, run_server_args, "--server-");
+  std::string metrics = "127.0.0.1:9464";
+  std::vector<std::string> thresholds;
+  std::vector<std::string> abort_thresholds;
+  run->add_option("--metrics", metrics, "Prometheus metrics at http://ADDR:PORT/metrics, or 'off'");
+  run->add_option("--report", ro.report_path,
+                  "Write a JSON report of every summary metric and threshold");
+  run->add_option("--junit", ro.junit_path,
+                  "Write a JUnit XML file with one test case per threshold");
+  run->add_option(
+      "--threshold", thresholds,
+      "Pass/fail condition on a summary metric, e.g. 'registration_latency.p99 < 200ms'; "
+      "a failure makes the exit code 99");
+  run->add_option("--threshold-abort", abort_thresholds,
+                  "Like --threshold, and a failure during the run stops it early");
 
   // server
   CLI::App* srv = app.add_subcommand("server", "Run the built-in LwM2M server standalone");
@@ -197,6 +211,24 @@ int cli_main(int argc, char** argv) {
     const std::vector<Lwm2mPath> instances{{1, 0}, {3, 0}};
     f.client.links = registration_links(instances);
     ro.duration = duration_of(duration_text);
+    ro.metrics_address = metrics == "off" ? std::string() : metrics;
+    if (Endpoint4 ep; !ro.metrics_address.empty() && !parse_endpoint(ro.metrics_address, &ep)) {
+      return fail("--metrics: '" + metrics + "' is not IPv4:PORT or 'off'");
+    }
+    for (const auto* list : {&thresholds, &abort_thresholds}) {
+      for (const std::string& text : *list) {
+        Threshold t;
+        if (std::string e = parse_threshold(text, &t); !e.empty()) {
+          return fail(e);
+        }
+        t.abort_on_fail = list == &abort_thresholds;
+        ro.thresholds.push_back(std::move(t));
+      }
+    }
+    for (int i = 0; i < argc; ++i) {
+      ro.command_line += (i == 0 ? "" : " ");
+      ro.command_line += argv[i];
+    }
     ro.server.seed = seed;
     ro.server.listen = Endpoint4{0x7f000001, 0};
     if (std::string e = apply_server_args(run_server_args, &ro.server); !e.empty()) {

@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -7,14 +8,26 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 
+#include "metrics/exporter.h"
 #include "sim/cli/cli.h"
 
 namespace lwm2msim {
 namespace {
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 using SteadyTime = std::chrono::steady_clock;
 
@@ -23,18 +36,40 @@ TimeUs since(SteadyTime::time_point start) {
       std::chrono::duration_cast<std::chrono::microseconds>(SteadyTime::now() - start).count());
 }
 
-// Writes one progress line; on a terminal the line is redrawn in place.
-void emit_progress(const std::string& line) {
-  if (isatty(STDERR_FILENO) != 0) {
-    std::fprintf(stderr, "\r\033[K%s", line.c_str());
-  } else {
-    std::fprintf(stderr, "%s\n", line.c_str());
+bool on_terminal() {
+  return isatty(STDERR_FILENO) != 0;
+}
+
+// Progress: one line per interval into a log, or a small table redrawn in place on a terminal.
+class ProgressWriter {
+ public:
+  void write(const std::string& line, const std::string& table) {
+    if (!on_terminal()) {
+      std::fprintf(stderr, "%s\n", line.c_str());
+      std::fflush(stderr);
+      return;
+    }
+    if (lines_ > 0) {
+      std::fprintf(stderr, "\033[%dA\033[J", lines_);
+    }
+    std::fputs(table.c_str(), stderr);
+    std::fflush(stderr);
+    lines_ = static_cast<int>(std::count(table.begin(), table.end(), '\n'));
   }
+  // Keeps what is on screen and starts below it.
+  void detach() { lines_ = 0; }
+
+ private:
+  int lines_ = 0;
+};
+
+void emit_progress(const std::string& line) {
+  std::fprintf(stderr, on_terminal() ? "\r\033[K%s" : "%s\n", line.c_str());
   std::fflush(stderr);
 }
 
 void end_progress() {
-  if (isatty(STDERR_FILENO) != 0) {
+  if (on_terminal()) {
     std::fprintf(stderr, "\n");
   }
 }
@@ -43,8 +78,26 @@ void end_progress() {
 // SIGINT/SIGTERM starts a graceful stop; a second one exits at once with 130.
 class RunLoop {
  public:
-  RunLoop(Fleet& fleet, const RunOptions& options)
-      : fleet_(fleet), options_(options), signals_(io_, SIGINT, SIGTERM), tick_(io_) {}
+  enum Phase : int { kRamp, kSteady, kStopping };
+
+  RunLoop(Fleet& fleet, const RunOptions& options, const Lwm2mServer* server)
+      : fleet_(fleet),
+        options_(options),
+        server_(server),
+        signals_(io_, SIGINT, SIGTERM),
+        tick_(io_) {
+    for (const Threshold& t : options.thresholds) {
+      if (t.abort_on_fail) {
+        abort_thresholds_.push_back(t);
+      }
+    }
+  }
+
+  static std::string phase_name(int p) {
+    return p == kRamp ? "ramp" : p == kSteady ? "steady" : "stop";
+  }
+  int phase() const { return phase_.load(std::memory_order_relaxed); }
+  bool aborted() const { return aborted_; }
 
   TimeUs run() {
     start_ = SteadyTime::now();
@@ -65,6 +118,7 @@ class RunLoop {
         std::fprintf(stderr, "lwm2m-sim: interrupted again, exiting without de-registering\n");
         std::_Exit(static_cast<int>(ExitCode::kInterrupted));
       }
+      progress_.detach();
       std::fprintf(stderr,
                    "\nlwm2m-sim: stopping, de-registering clients (Ctrl-C again to quit)\n");
       begin_stop();
@@ -75,7 +129,30 @@ class RunLoop {
   void begin_stop() {
     if (!stopping_) {
       stopping_ = true;
+      phase_.store(kStopping, std::memory_order_relaxed);
       fleet_.stop();
+    }
+  }
+
+  // k6's abortOnFail: a failing threshold ends the run early.
+  void check_abort(const FleetSnapshot& s, TimeUs elapsed) {
+    if (abort_thresholds_.empty() || stopping_) {
+      return;
+    }
+    std::optional<ServerSnapshot> server;
+    if (server_ != nullptr) {
+      server = server_->snapshot();
+    }
+    const Summary summary = Summary::build(s, server ? &*server : nullptr, elapsed);
+    for (const ThresholdResult& r : evaluate(abort_thresholds_, summary)) {
+      if (r.actual && !r.passed) {
+        progress_.detach();
+        std::fprintf(stderr, "\nlwm2m-sim: threshold '%s' failed, aborting the run\n",
+                     r.threshold.expression.c_str());
+        aborted_ = true;
+        begin_stop();
+        return;
+      }
     }
   }
 
@@ -87,18 +164,22 @@ class RunLoop {
         return;
       }
       const TimeUs elapsed = since(start_);
+      if (phase() == kRamp && static_cast<double>(elapsed) >= ramp_end_us()) {
+        phase_.store(kSteady, std::memory_order_relaxed);
+      }
       if (elapsed >= last_progress_ + options_.progress_interval) {
         const FleetSnapshot s = fleet_.snapshot();
-        emit_progress(
-            progress_line(elapsed, s, previous_, elapsed - last_progress_, options_.fleet.clients));
+        const TimeUs interval = elapsed - last_progress_;
+        progress_.write(progress_line(elapsed, s, previous_, interval, options_.fleet.clients),
+                        progress_table(elapsed, s, previous_, interval, options_.fleet.clients));
         previous_ = s;
         last_progress_ = elapsed;
+        check_abort(s, elapsed);
       }
       if (!stopping_ && elapsed >= options_.duration) {
         begin_stop();
       }
       if (stopping_ && fleet_.stopped()) {
-        end_progress();
         signals_.cancel();
         return;
       }
@@ -106,8 +187,18 @@ class RunLoop {
     });
   }
 
+  double ramp_end_us() const {
+    const FleetConfig& f = options_.fleet;
+    return f.rate > 0 ? static_cast<double>(f.clients) / f.rate * 1e6 : 0.0;
+  }
+
   Fleet& fleet_;
   const RunOptions& options_;
+  const Lwm2mServer* server_;
+  std::vector<Threshold> abort_thresholds_;
+  ProgressWriter progress_;
+  std::atomic<int> phase_{kRamp};
+  bool aborted_ = false;
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer tick_;
@@ -148,25 +239,71 @@ int run_fleet(const RunOptions& options) {
     std::fprintf(stderr, "lwm2m-sim: %s\n", e.c_str());
     return static_cast<int>(ExitCode::kRuntimeError);
   }
-  std::fprintf(stderr, "lwm2m-sim: %llu clients on %u threads -> %s, ramp %.0f/s, run %s\n",
+  RunLoop loop(fleet, effective, server.get());
+  std::unique_ptr<MetricsExporter> exporter;
+  if (!effective.metrics_address.empty()) {
+    MetricsSources sources;
+    sources.fleet = [&fleet] { return fleet.snapshot(); };
+    if (server) {
+      sources.server = [&server]() -> std::optional<ServerSnapshot> { return server->snapshot(); };
+    }
+    sources.phase = [&loop] { return RunLoop::phase_name(loop.phase()); };
+    std::string error;
+    exporter = MetricsExporter::start(effective.metrics_address, std::move(sources), &error);
+    if (!exporter) {
+      std::fprintf(stderr, "lwm2m-sim: %s\n", error.c_str());
+      return static_cast<int>(ExitCode::kRuntimeError);
+    }
+  }
+  std::fprintf(stderr, "lwm2m-sim: %llu clients on %u threads -> %s, ramp %.0f/s, run %s%s\n",
                static_cast<unsigned long long>(effective.fleet.clients), fleet.threads(),
                effective.fleet.client.server.to_string().c_str(), effective.fleet.rate,
-               format_duration(effective.duration).c_str());
+               format_duration(effective.duration).c_str(),
+               exporter
+                   ? (", metrics on http://" +
+                      effective.metrics_address.substr(0, effective.metrics_address.rfind(':')) +
+                      ":" + std::to_string(exporter->port()) + "/metrics")
+                         .c_str()
+                   : "");
+  const std::string started_at = utc_now();
   fleet.start();
-
-  RunLoop loop(fleet, effective);
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   const TimeUs elapsed = loop.run();
   fleet.join();
   const FleetSnapshot s = fleet.snapshot();
-  ServerSnapshot server_snapshot;
+  std::optional<ServerSnapshot> server_snapshot;
   if (server) {
     server_snapshot = server->snapshot();
+  }
+  exporter.reset();
+  if (server) {
     server->stop();
   }
-  std::cout << summary_text(effective, s, elapsed, server ? &server_snapshot : nullptr)
-            << std::flush;
-  return static_cast<int>(ExitCode::kOk);
+  const Summary summary = Summary::build(s, server_snapshot ? &*server_snapshot : nullptr, elapsed);
+  const std::vector<ThresholdResult> results = evaluate(effective.thresholds, summary);
+  std::cout << summary_table(summary, results) << std::flush;
+  RunInfo info{"0.1.0", effective.command_line, effective.fleet.seed, started_at};
+  int code = static_cast<int>(ExitCode::kOk);
+  if (!effective.report_path.empty()) {
+    if (std::string e = write_json_report(effective.report_path, info, summary, results);
+        !e.empty()) {
+      std::fprintf(stderr, "lwm2m-sim: --report: %s\n", e.c_str());
+      code = static_cast<int>(ExitCode::kRuntimeError);
+    }
+  }
+  if (!effective.junit_path.empty()) {
+    if (std::string e = write_junit(effective.junit_path, summary, results); !e.empty()) {
+      std::fprintf(stderr, "lwm2m-sim: --junit: %s\n", e.c_str());
+      code = static_cast<int>(ExitCode::kRuntimeError);
+    }
+  }
+  const bool failed =
+      loop.aborted() || std::any_of(results.begin(), results.end(),
+                                    [](const ThresholdResult& r) { return !r.passed; });
+  if (failed && code == static_cast<int>(ExitCode::kOk)) {
+    code = static_cast<int>(ExitCode::kThresholdsFailed);
+  }
+  return code;
 }
 
 int run_server(const ServerConfig& config) {

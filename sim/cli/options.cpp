@@ -35,18 +35,6 @@ bool parse_duration(std::string_view text, TimeUs* out) {
   return true;
 }
 
-std::string format_duration(TimeUs us) {
-  char buf[32];
-  if (us < 1000) {
-    std::snprintf(buf, sizeof buf, "%llu us", static_cast<unsigned long long>(us));
-  } else if (us < 1000 * 1000) {
-    std::snprintf(buf, sizeof buf, "%.2f ms", static_cast<double>(us) / 1e3);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.2f s", static_cast<double>(us) / 1e6);
-  }
-  return buf;
-}
-
 namespace {
 
 std::string quoted(std::string_view text, std::string_view reason) {

@@ -239,6 +239,7 @@ void VirtualClient::exchange_done(ClientEnv& env, uint32_t id, const CoapMessage
       if (code == CoapCode::kChanged) {
         stats.update_ok.add();
         stats.update_latency.record(now - due_at_);
+        stats.update_rtt.record(now - sent_at_);
         failures_ = 0;
         if ((flags_ & kStopRequested) != 0) {
           begin_deregister(env, id, now);
@@ -265,6 +266,7 @@ void VirtualClient::exchange_done(ClientEnv& env, uint32_t id, const CoapMessage
       if (code == CoapCode::kDeleted) {
         stats.deregister_ok.add();
         stats.deregister_latency.record(now - due_at_);
+        stats.deregister_rtt.record(now - sent_at_);
       } else {
         stats.deregister_failed.add();
       }

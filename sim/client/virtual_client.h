@@ -69,7 +69,9 @@ struct ClientStats {
   Histogram register_latency;    // us, from when the Register was due to the 2.01
   Histogram register_rtt;        // us, from the first transmission to the 2.01
   Histogram update_latency;      // us, from when the Update was due to the 2.04
+  Histogram update_rtt;          // us, from the Update's first transmission to the 2.04
   Histogram deregister_latency;  // us, from when the De-register was due to the 2.02
+  Histogram deregister_rtt;      // us, from the De-register's first transmission to the 2.02
 };
 
 // What a client needs from its worker; passed into every call so clients store none of it.

@@ -51,6 +51,15 @@ std::string ensure_open_files(uint64_t needed) {
 
 }  // namespace
 
+size_t response_code_slot(uint8_t code) {
+  for (size_t i = 0; i < kResponseCodes.size(); ++i) {
+    if (kResponseCodes[i] == code) {
+      return i;
+    }
+  }
+  return kResponseCodes.size();
+}
+
 Fleet::Fleet(FleetConfig config) : config_(std::move(config)) {}
 
 Fleet::~Fleet() {

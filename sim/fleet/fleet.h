@@ -32,18 +32,38 @@ struct FleetConfig {
   TimeUs notify_period = 10 * kUsPerSec;
 };
 
+// Response codes a client sends, as slots of RequestStats::by_operation_code.
+constexpr std::array<uint8_t, 13> kResponseCodes = {CoapCode::kCreated,
+                                                    CoapCode::kDeleted,
+                                                    CoapCode::kChanged,
+                                                    CoapCode::kContent,
+                                                    CoapCode::kBadRequest,
+                                                    CoapCode::kUnauthorized,
+                                                    CoapCode::kBadOption,
+                                                    CoapCode::kNotFound,
+                                                    CoapCode::kMethodNotAllowed,
+                                                    CoapCode::kNotAcceptable,
+                                                    CoapCode::kUnsupportedContentFormat,
+                                                    CoapCode::kInternalServerError,
+                                                    CoapCode::kNotImplemented};
+constexpr size_t kOperationCount = static_cast<size_t>(Lwm2mOperation::kUnknown) + 1;
+// Slot of a response code in kResponseCodes; codes not listed share the last slot + 1.
+size_t response_code_slot(uint8_t code);
+constexpr size_t kResponseCodeSlots = kResponseCodes.size() + 1;
+
 // Per-worker statistics of server-initiated requests (client side).
 struct RequestStats {
-  Counter requests;                      // requests received from the server (duplicates excluded)
-  Counter duplicates;                    // retransmitted CONs answered from the duplicate cache
-  Counter responses_2xx;                 // success responses sent
-  Counter responses_4xx;                 // client-error responses sent
-  Counter responses_5xx;                 // server-error responses sent
-  Counter observations;                  // observations established
-  Counter notifications;                 // notifications sent
-  Counter malformed;                     // datagrams that failed to parse
-  Counter unknown_address;               // datagrams for an address no client of ours has
-  std::array<Counter, 14> by_operation;  // requests, indexed by Lwm2mOperation
+  Counter requests;         // requests received from the server (duplicates excluded)
+  Counter duplicates;       // retransmitted CONs answered from the duplicate cache
+  Counter responses_2xx;    // success responses sent
+  Counter responses_4xx;    // client-error responses sent
+  Counter responses_5xx;    // server-error responses sent
+  Counter observations;     // observations established
+  Counter notifications;    // notifications sent
+  Counter malformed;        // datagrams that failed to parse
+  Counter unknown_address;  // datagrams for an address no client of ours has
+  // responses sent, by Lwm2mOperation and response_code_slot()
+  std::array<std::array<Counter, kResponseCodeSlots>, kOperationCount> by_operation_code;
 };
 
 // A consistent-enough view of the whole fleet, summed over workers.
@@ -60,7 +80,11 @@ struct FleetSnapshot {
   HistogramSnapshot register_latency;
   HistogramSnapshot register_rtt;
   HistogramSnapshot update_latency;
+  HistogramSnapshot update_rtt;
   HistogramSnapshot deregister_latency;
+  HistogramSnapshot deregister_rtt;
+  // responses to server requests, by Lwm2mOperation and response_code_slot()
+  std::array<std::array<uint64_t, kResponseCodeSlots>, kOperationCount> responses{};
   HistogramSnapshot timer_lateness;
 };
 

@@ -238,17 +238,17 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
     }
   }
   request_stats_.requests.add();
+  Lwm2mOperation op = Lwm2mOperation::kUnknown;
   if (request.first_unknown_critical() != 0) {
-    reply(client, request, CoapCode::kBadOption, 0, {}, nullptr);
+    reply(client, request, op, CoapCode::kBadOption, 0, {}, nullptr);
     return;
   }
   Lwm2mPath path;
   if (!lwm2m_path_from_request(request, &path)) {
-    reply(client, request, CoapCode::kNotFound, 0, {}, nullptr);
+    reply(client, request, op, CoapCode::kNotFound, 0, {}, nullptr);
     return;
   }
-  const Lwm2mOperation op = classify_request(request, path);
-  request_stats_.by_operation[static_cast<size_t>(op)].add();
+  op = classify_request(request, path);
   const bool device_instance = path.object == DeviceObject::kObjectId &&
                                (path.instance == 0 || path.instance == Lwm2mPath::kAbsent);
   const CoapOptionView* accept = request.find(CoapOption::kAccept);
@@ -259,19 +259,19 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
     case Lwm2mOperation::kObserve:
     case Lwm2mOperation::kCancelObserve: {
       if (!device_instance) {
-        reply(client, request, CoapCode::kNotFound, 0, {}, nullptr);
+        reply(client, request, op, CoapCode::kNotFound, 0, {}, nullptr);
         return;
       }
       if (path.depth() < 3 || path.depth() > 3 ||
           (accept != nullptr && accept->as_uint() != CoapContentFormat::kTextPlain)) {
         // Until the data model brings TLV and SenML, only single resources in text/plain exist.
-        reply(client, request, CoapCode::kNotAcceptable, 0, {}, nullptr);
+        reply(client, request, op, CoapCode::kNotAcceptable, 0, {}, nullptr);
         return;
       }
       const uint8_t code = DeviceObject::read_text(path.resource, global_index(client), t,
                                                    kUnixOffsetUnknown, text, &length);
       if (code != CoapCode::kContent) {
-        reply(client, request, code, 0, {}, nullptr);
+        reply(client, request, op, code, 0, {}, nullptr);
         return;
       }
       const auto payload = std::as_bytes(std::span(text.data(), length));
@@ -279,24 +279,24 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
                                            payload.size());
       if (op == Lwm2mOperation::kObserve) {
         const uint32_t seq = add_observation(client, request, path);
-        reply(client, request, code, CoapContentFormat::kTextPlain, bytes, &seq);
+        reply(client, request, op, code, CoapContentFormat::kTextPlain, bytes, &seq);
         return;
       }
       if (op == Lwm2mOperation::kCancelObserve) {
         cancel_observation(client, request.token());
       }
-      reply(client, request, code, CoapContentFormat::kTextPlain, bytes, nullptr);
+      reply(client, request, op, code, CoapContentFormat::kTextPlain, bytes, nullptr);
       return;
     }
     case Lwm2mOperation::kDiscover: {
       if (!device_instance || path.depth() > 2) {
-        reply(client, request,
+        reply(client, request, op,
               path.depth() > 2 && device_instance ? CoapCode::kNotImplemented : CoapCode::kNotFound,
               0, {}, nullptr);
         return;
       }
       const std::string_view links = DeviceObject::discover_links();
-      reply(client, request, CoapCode::kContent, CoapContentFormat::kLinkFormat,
+      reply(client, request, op, CoapCode::kContent, CoapContentFormat::kLinkFormat,
             {reinterpret_cast<const uint8_t*>(links.data()), links.size()}, nullptr);
       return;
     }
@@ -310,19 +310,19 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
     case Lwm2mOperation::kObserveComposite:
     case Lwm2mOperation::kWriteComposite:
       if (!device_instance) {
-        reply(client, request, CoapCode::kNotFound, 0, {}, nullptr);
+        reply(client, request, op, CoapCode::kNotFound, 0, {}, nullptr);
         return;
       }
-      reply(client, request, CoapCode::kNotImplemented, 0, {}, nullptr);
+      reply(client, request, op, CoapCode::kNotImplemented, 0, {}, nullptr);
       return;
     case Lwm2mOperation::kUnknown:
-      reply(client, request, CoapCode::kMethodNotAllowed, 0, {}, nullptr);
+      reply(client, request, op, CoapCode::kMethodNotAllowed, 0, {}, nullptr);
       return;
   }
 }
 
-void Worker::reply(uint32_t client, const CoapMessage& request, uint8_t code, uint16_t format,
-                   std::span<const uint8_t> payload, const uint32_t* observe) {
+void Worker::reply(uint32_t client, const CoapMessage& request, Lwm2mOperation op, uint8_t code,
+                   uint16_t format, std::span<const uint8_t> payload, const uint32_t* observe) {
   std::array<uint8_t, kCoapMaxMessageSize> buf;
   const bool con = request.type() == CoapType::kCon;
   const uint16_t mid = con ? request.message_id() : clients_[client].take_message_id();
@@ -339,6 +339,7 @@ void Worker::reply(uint32_t client, const CoapMessage& request, uint8_t code, ui
   if (msg.empty()) {
     return;
   }
+  request_stats_.by_operation_code[static_cast<size_t>(op)][response_code_slot(code)].add();
   switch (coap_code_class(code)) {
     case 2:
       request_stats_.responses_2xx.add();
@@ -547,7 +548,14 @@ void Worker::collect(FleetSnapshot* out) const {
   out->register_latency.merge(c.register_latency.snapshot());
   out->register_rtt.merge(c.register_rtt.snapshot());
   out->update_latency.merge(c.update_latency.snapshot());
+  out->update_rtt.merge(c.update_rtt.snapshot());
   out->deregister_latency.merge(c.deregister_latency.snapshot());
+  out->deregister_rtt.merge(c.deregister_rtt.snapshot());
+  for (size_t op = 0; op < kOperationCount; ++op) {
+    for (size_t code = 0; code < kResponseCodeSlots; ++code) {
+      out->responses[op][code] += r.by_operation_code[op][code].value();
+    }
+  }
   out->timer_lateness.merge(timer_lateness_.snapshot());
 }
 

@@ -75,8 +75,8 @@ class Worker final : public ClientEnv, public DatagramHandler {
   void finish_stop();
   uint32_t client_of(const ReceivedDatagram& d) const;
   void handle_request(uint32_t client, const CoapMessage& request);
-  void reply(uint32_t client, const CoapMessage& request, uint8_t code, uint16_t format,
-             std::span<const uint8_t> payload, const uint32_t* observe);
+  void reply(uint32_t client, const CoapMessage& request, Lwm2mOperation op, uint8_t code,
+             uint16_t format, std::span<const uint8_t> payload, const uint32_t* observe);
   uint32_t add_observation(uint32_t client, const CoapMessage& request, const Lwm2mPath& path);
   void cancel_observation(uint32_t client, std::span<const uint8_t> token);
   void notify(uint32_t slot);

@@ -1,0 +1,269 @@
+#include "metrics/exporter.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
+
+#include <array>
+#include <limits>
+
+namespace lwm2msim {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+// Upper bounds of exported histogram buckets, seconds.
+constexpr std::array<double, 18> kBucketsSeconds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                    0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                                    1,      2.5,     5,      10,    30,     60};
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+ClientMetric labelled(std::vector<ClientMetric::Label> labels) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  return m;
+}
+
+void add_counter(MetricFamily& f, std::vector<ClientMetric::Label> labels, uint64_t value) {
+  ClientMetric m = labelled(std::move(labels));
+  m.counter.value = static_cast<double>(value);
+  f.metric.push_back(std::move(m));
+}
+
+void add_gauge(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric m = labelled(std::move(labels));
+  m.gauge.value = value;
+  f.metric.push_back(std::move(m));
+}
+
+// Microsecond histogram snapshot to a Prometheus histogram in seconds.
+void add_histogram(MetricFamily& f, std::vector<ClientMetric::Label> labels,
+                   const HistogramSnapshot& h) {
+  ClientMetric m = labelled(std::move(labels));
+  m.histogram.sample_count = h.count();
+  m.histogram.sample_sum = static_cast<double>(h.sum()) / 1e6;
+  for (double bound : kBucketsSeconds) {
+    m.histogram.bucket.push_back({h.count_at_or_below(static_cast<uint64_t>(bound * 1e6)), bound});
+  }
+  m.histogram.bucket.push_back({h.count(), std::numeric_limits<double>::infinity()});
+  f.metric.push_back(std::move(m));
+}
+
+std::string code_text(uint8_t code) {
+  return std::to_string(coap_code_class(code)) + "." + (coap_code_detail(code) < 10 ? "0" : "") +
+         std::to_string(coap_code_detail(code));
+}
+
+class Collector final : public prometheus::Collectable {
+ public:
+  explicit Collector(MetricsSources sources) : sources_(std::move(sources)) {}
+  std::vector<MetricFamily> Collect() const override {
+    const FleetSnapshot fleet = sources_.fleet ? sources_.fleet() : FleetSnapshot{};
+    std::optional<ServerSnapshot> server;
+    if (sources_.server) {
+      server = sources_.server();
+    }
+    return collect_families(fleet, server ? &*server : nullptr, sources_.group,
+                            sources_.phase ? sources_.phase() : std::string("run"));
+  }
+
+ private:
+  MetricsSources sources_;
+};
+
+}  // namespace
+
+std::vector<MetricFamily> collect_families(const FleetSnapshot& s, const ServerSnapshot* server,
+                                           const std::string& group, const std::string& phase) {
+  std::vector<MetricFamily> out;
+  const ClientMetric::Label g{"group", group};
+
+  MetricFamily clients = family("lwm2msim_clients", "Virtual clients by state", MetricType::Gauge);
+  for (size_t st = 0; st < kClientStateCount; ++st) {
+    add_gauge(clients, {g, {"state", std::string(to_string(static_cast<ClientState>(st)))}},
+              static_cast<double>(s.states[st]));
+  }
+  out.push_back(std::move(clients));
+
+  MetricFamily phase_family = family(
+      "lwm2msim_phase", "Current phase of the run (1 for the active one)", MetricType::Gauge);
+  add_gauge(phase_family, {{"phase", phase}}, 1);
+  out.push_back(std::move(phase_family));
+
+  MetricFamily requests =
+      family("lwm2msim_client_requests_total",
+             "Client-initiated registration-interface exchanges, by operation and result",
+             MetricType::Counter);
+  const struct {
+    const char* op;
+    uint64_t ok;
+    uint64_t failed;
+  } exchanges[] = {{"register", s.register_ok, s.register_failed},
+                   {"update", s.update_ok, s.update_failed},
+                   {"deregister", s.deregister_ok, s.deregister_failed}};
+  for (const auto& e : exchanges) {
+    add_counter(requests, {g, {"operation", e.op}, {"result", "ok"}}, e.ok);
+    add_counter(requests, {g, {"operation", e.op}, {"result", "failed"}}, e.failed);
+  }
+  out.push_back(std::move(requests));
+
+  MetricFamily duration =
+      family("lwm2msim_client_request_duration_seconds",
+             "From when a client-initiated request was due to its response (includes any "
+             "delay in sending it)",
+             MetricType::Histogram);
+  add_histogram(duration, {g, {"operation", "register"}}, s.register_latency);
+  add_histogram(duration, {g, {"operation", "update"}}, s.update_latency);
+  add_histogram(duration, {g, {"operation", "deregister"}}, s.deregister_latency);
+  out.push_back(std::move(duration));
+
+  MetricFamily rtt = family("lwm2msim_client_request_rtt_seconds",
+                            "From a client-initiated request's first transmission to its response",
+                            MetricType::Histogram);
+  add_histogram(rtt, {g, {"operation", "register"}}, s.register_rtt);
+  add_histogram(rtt, {g, {"operation", "update"}}, s.update_rtt);
+  add_histogram(rtt, {g, {"operation", "deregister"}}, s.deregister_rtt);
+  out.push_back(std::move(rtt));
+
+  MetricFamily served =
+      family("lwm2msim_server_requests_total",
+             "Requests from the server answered by clients, by operation and response code",
+             MetricType::Counter);
+  for (size_t op = 0; op < kOperationCount; ++op) {
+    for (size_t slot = 0; slot < kResponseCodeSlots; ++slot) {
+      if (s.responses[op][slot] == 0) {
+        continue;
+      }
+      const std::string code =
+          slot < kResponseCodes.size() ? code_text(kResponseCodes[slot]) : "other";
+      add_counter(served,
+                  {g,
+                   {"operation", std::string(to_string(static_cast<Lwm2mOperation>(op)))},
+                   {"code", code}},
+                  s.responses[op][slot]);
+    }
+  }
+  out.push_back(std::move(served));
+
+  const struct {
+    const char* name;
+    const char* help;
+    uint64_t value;
+  } counters[] = {
+      {"lwm2msim_duplicate_requests_total",
+       "Retransmitted server requests answered from the duplicate cache", s.request_duplicates},
+      {"lwm2msim_observations_total", "Observations established by the server", s.observations},
+      {"lwm2msim_notifications_total", "Notifications sent by clients", s.notifications},
+      {"lwm2msim_retransmissions_total", "CON retransmissions by clients", s.retransmissions},
+      {"lwm2msim_timeouts_total", "Client exchanges that ran out of retransmissions", s.timeouts},
+      {"lwm2msim_backoffs_total", "Times a client entered backoff after a failure", s.backoffs},
+      {"lwm2msim_unexpected_responses_total", "Responses matching no exchange of their client",
+       s.unexpected},
+      {"lwm2msim_malformed_datagrams_total", "Datagrams that failed to parse as CoAP", s.malformed},
+      {"lwm2msim_send_errors_total", "Datagrams the kernel refused to send", s.send_errors},
+      {"lwm2msim_abandoned_clients_total", "Clients still registered when the stop bound ran out",
+       s.abandoned},
+  };
+  for (const auto& c : counters) {
+    MetricFamily f = family(c.name, c.help, MetricType::Counter);
+    add_counter(f, {g}, c.value);
+    out.push_back(std::move(f));
+  }
+
+  MetricFamily datagrams =
+      family("lwm2msim_datagrams_total", "UDP datagrams of the fleet", MetricType::Counter);
+  add_counter(datagrams, {g, {"direction", "in"}}, s.datagrams_in);
+  add_counter(datagrams, {g, {"direction", "out"}}, s.datagrams_out);
+  out.push_back(std::move(datagrams));
+  MetricFamily bytes =
+      family("lwm2msim_bytes_total", "UDP payload bytes of the fleet", MetricType::Counter);
+  add_counter(bytes, {g, {"direction", "in"}}, s.bytes_in);
+  add_counter(bytes, {g, {"direction", "out"}}, s.bytes_out);
+  out.push_back(std::move(bytes));
+
+  MetricFamily lateness =
+      family("lwm2msim_scheduler_lateness_seconds",
+             "How late worker timers fired after they were due", MetricType::Histogram);
+  add_histogram(lateness, {g}, s.timer_lateness);
+  out.push_back(std::move(lateness));
+
+  if (server != nullptr) {
+    MetricFamily reg =
+        family("lwm2msim_builtin_server_registrations",
+               "Registrations in the built-in server's directory", MetricType::Gauge);
+    add_gauge(reg, {}, static_cast<double>(server->registered));
+    out.push_back(std::move(reg));
+    MetricFamily ops =
+        family("lwm2msim_builtin_server_operations_total",
+               "Requests the built-in server sent to clients, by operation and result",
+               MetricType::Counter);
+    add_counter(ops, {{"operation", "read"}, {"result", "ok"}}, server->reads_ok);
+    add_counter(ops, {{"operation", "read"}, {"result", "error"}}, server->reads_error);
+    add_counter(ops, {{"operation", "observe"}, {"result", "ok"}}, server->observes_ok);
+    add_counter(ops, {{"operation", "observe"}, {"result", "error"}}, server->observes_error);
+    add_counter(ops, {{"operation", "any"}, {"result", "timeout"}}, server->request_timeouts);
+    out.push_back(std::move(ops));
+    MetricFamily handled =
+        family("lwm2msim_builtin_server_registration_requests_total",
+               "Registration-interface requests the built-in server handled", MetricType::Counter);
+    add_counter(handled, {{"operation", "register"}}, server->registers + server->reregisters);
+    add_counter(handled, {{"operation", "update"}}, server->updates);
+    add_counter(handled, {{"operation", "deregister"}}, server->deregisters);
+    add_counter(handled, {{"operation", "expire"}}, server->expired);
+    out.push_back(std::move(handled));
+    MetricFamily response =
+        family("lwm2msim_builtin_server_operation_duration_seconds",
+               "Response time of server-initiated operations, from when each was due",
+               MetricType::Histogram);
+    add_histogram(response, {{"operation", "read"}}, server->read_latency);
+    add_histogram(response, {{"operation", "observe"}}, server->observe_latency);
+    out.push_back(std::move(response));
+  }
+  return out;
+}
+
+struct MetricsExporter::Impl {
+  std::shared_ptr<Collector> collector;
+  std::unique_ptr<prometheus::Exposer> exposer;
+};
+
+MetricsExporter::MetricsExporter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MetricsExporter::~MetricsExporter() = default;
+
+std::unique_ptr<MetricsExporter> MetricsExporter::start(const std::string& address,
+                                                        MetricsSources sources,
+                                                        std::string* error) {
+  Endpoint4 ep;
+  if (!parse_endpoint(address, &ep)) {
+    *error = "--metrics: '" + address + "' is not IPv4:PORT (or 'off')";
+    return nullptr;
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->collector = std::make_shared<Collector>(std::move(sources));
+  try {
+    // One server thread: a scrape is a snapshot, never a hot path.
+    impl->exposer = std::make_unique<prometheus::Exposer>(address, 1);
+  } catch (const std::exception& e) {
+    *error = "--metrics: cannot listen on " + address + " (" + e.what() +
+             "); is the port in use? Pick another "
+             "with --metrics ADDR:PORT or turn it off with --metrics off";
+    return nullptr;
+  }
+  impl->exposer->RegisterCollectable(impl->collector);
+  return std::make_unique<MetricsExporter>(std::move(impl));
+}
+
+int MetricsExporter::port() const {
+  const std::vector<int> ports = impl_->exposer->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+}  // namespace lwm2msim

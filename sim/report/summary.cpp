@@ -1,0 +1,181 @@
+#include <algorithm>
+
+#include "sim/report/report.h"
+
+namespace lwm2msim {
+namespace {
+
+const std::vector<std::string_view> kTrendFields = {"count", "min", "max", "avg",
+                                                    "p50",   "p90", "p95", "p99"};
+
+SummaryMetric trend(std::string name, std::string help, const HistogramSnapshot& h) {
+  SummaryMetric m{std::move(name), MetricKind::kTrend, std::move(help), {}};
+  m.fields["count"] = static_cast<double>(h.count());
+  if (h.count() > 0) {
+    m.fields["min"] = static_cast<double>(h.min());
+    m.fields["max"] = static_cast<double>(h.max());
+    m.fields["avg"] = h.mean();
+    m.fields["p50"] = static_cast<double>(h.percentile(50));
+    m.fields["p90"] = static_cast<double>(h.percentile(90));
+    m.fields["p95"] = static_cast<double>(h.percentile(95));
+    m.fields["p99"] = static_cast<double>(h.percentile(99));
+  }
+  return m;
+}
+
+SummaryMetric counter(std::string name, std::string help,
+                      std::initializer_list<std::pair<const char*, uint64_t>> fields) {
+  SummaryMetric m{std::move(name), MetricKind::kCounter, std::move(help), {}};
+  for (const auto& [k, v] : fields) {
+    m.fields[k] = static_cast<double>(v);
+  }
+  return m;
+}
+
+}  // namespace
+
+const std::vector<Summary::CatalogEntry>& Summary::catalog() {
+  static const std::vector<CatalogEntry> kCatalog = {
+      {"registrations", MetricKind::kCounter, {"ok", "failed", "attempts", "rate"}},
+      {"updates", MetricKind::kCounter, {"ok", "failed", "not_found"}},
+      {"deregistrations", MetricKind::kCounter, {"ok", "failed", "abandoned"}},
+      {"errors", MetricKind::kRate, {"rate", "count", "total"}},
+      {"retransmissions", MetricKind::kCounter, {"count"}},
+      {"timeouts", MetricKind::kCounter, {"count"}},
+      {"server_requests",
+       MetricKind::kCounter,
+       {"received", "duplicates", "ok", "client_errors", "server_errors"}},
+      {"observations", MetricKind::kCounter, {"established"}},
+      {"notifications", MetricKind::kCounter, {"sent"}},
+      {"datagrams",
+       MetricKind::kCounter,
+       {"in", "out", "send_errors", "malformed", "unknown_address"}},
+      {"bytes", MetricKind::kCounter, {"in", "out"}},
+      {"registration_latency", MetricKind::kTrend, kTrendFields},
+      {"registration_rtt", MetricKind::kTrend, kTrendFields},
+      {"update_latency", MetricKind::kTrend, kTrendFields},
+      {"update_rtt", MetricKind::kTrend, kTrendFields},
+      {"deregistration_latency", MetricKind::kTrend, kTrendFields},
+      {"deregistration_rtt", MetricKind::kTrend, kTrendFields},
+      {"timer_lateness", MetricKind::kTrend, kTrendFields},
+      {"builtin_server",
+       MetricKind::kCounter,
+       {"registers", "updates", "deregisters", "expired", "reads_sent", "reads_ok", "observes_ok",
+        "notifications", "request_timeouts"}},
+      {"server_read_latency", MetricKind::kTrend, kTrendFields},
+      {"server_observe_latency", MetricKind::kTrend, kTrendFields},
+  };
+  return kCatalog;
+}
+
+Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, TimeUs elapsed) {
+  Summary out;
+  out.elapsed_ = elapsed;
+  auto& m = out.metrics_;
+  const double seconds = std::max(1e-6, static_cast<double>(elapsed) / 1e6);
+  m.push_back(counter(
+      "registrations", "Register exchanges: 2.01 received, failed, started",
+      {{"ok", s.register_ok}, {"failed", s.register_failed}, {"attempts", s.register_sent}}));
+  m.back().fields["rate"] = static_cast<double>(s.register_ok) / seconds;
+  m.push_back(counter(
+      "updates", "Update exchanges",
+      {{"ok", s.update_ok}, {"failed", s.update_failed}, {"not_found", s.update_not_found}}));
+  m.push_back(counter(
+      "deregistrations", "De-register exchanges",
+      {{"ok", s.deregister_ok}, {"failed", s.deregister_failed}, {"abandoned", s.abandoned}}));
+  const uint64_t total = s.register_sent + s.update_sent + s.deregister_sent;
+  const uint64_t errors = s.register_failed + s.update_failed + s.deregister_failed;
+  m.push_back(
+      {"errors",
+       MetricKind::kRate,
+       "Failed client-initiated exchanges / exchanges started",
+       {{"rate", total == 0 ? 0.0 : static_cast<double>(errors) / static_cast<double>(total)},
+        {"count", static_cast<double>(errors)},
+        {"total", static_cast<double>(total)}}});
+  m.push_back(
+      counter("retransmissions", "CON retransmissions by clients", {{"count", s.retransmissions}}));
+  m.push_back(
+      counter("timeouts", "Exchanges that ran out of retransmissions", {{"count", s.timeouts}}));
+  uint64_t ok = 0;
+  uint64_t client_errors = 0;
+  uint64_t server_errors = 0;
+  for (const auto& by_code : s.responses) {
+    for (size_t slot = 0; slot < by_code.size(); ++slot) {
+      const uint8_t code =
+          slot < kResponseCodes.size() ? kResponseCodes[slot] : CoapCode::kInternalServerError;
+      const uint8_t cls = coap_code_class(code);
+      (cls == 2 ? ok : cls == 4 ? client_errors : server_errors) += by_code[slot];
+    }
+  }
+  m.push_back(counter("server_requests", "Requests from the server, answered by clients",
+                      {{"received", s.requests},
+                       {"duplicates", s.request_duplicates},
+                       {"ok", ok},
+                       {"client_errors", client_errors},
+                       {"server_errors", server_errors}}));
+  m.push_back(counter("observations", "Observations established by the server",
+                      {{"established", s.observations}}));
+  m.push_back(
+      counter("notifications", "Notifications sent by clients", {{"sent", s.notifications}}));
+  m.push_back(counter("datagrams", "UDP datagrams of the fleet",
+                      {{"in", s.datagrams_in},
+                       {"out", s.datagrams_out},
+                       {"send_errors", s.send_errors},
+                       {"malformed", s.malformed},
+                       {"unknown_address", s.unknown_address}}));
+  m.push_back(counter("bytes", "UDP payload bytes of the fleet",
+                      {{"in", s.bytes_in}, {"out", s.bytes_out}}));
+  m.push_back(trend("registration_latency", "From when a Register was due to its 2.01",
+                    s.register_latency));
+  m.push_back(trend("registration_rtt", "From a Register's first transmission to its 2.01",
+                    s.register_rtt));
+  m.push_back(trend("update_latency", "From when an Update was due to its 2.04", s.update_latency));
+  m.push_back(trend("update_rtt", "From an Update's first transmission to its 2.04", s.update_rtt));
+  m.push_back(trend("deregistration_latency", "From when a De-register was due to its 2.02",
+                    s.deregister_latency));
+  m.push_back(trend("deregistration_rtt", "From a De-register's first transmission to its 2.02",
+                    s.deregister_rtt));
+  m.push_back(trend("timer_lateness", "How late the workers' timers fired", s.timer_lateness));
+  if (server != nullptr) {
+    m.push_back(counter("builtin_server", "The in-process built-in server",
+                        {{"registers", server->registers + server->reregisters},
+                         {"updates", server->updates},
+                         {"deregisters", server->deregisters},
+                         {"expired", server->expired},
+                         {"reads_sent", server->reads_sent},
+                         {"reads_ok", server->reads_ok},
+                         {"observes_ok", server->observes_ok},
+                         {"notifications", server->notifications},
+                         {"request_timeouts", server->request_timeouts}}));
+    m.push_back(trend("server_read_latency",
+                      "Built-in server: from when a Read was due to its answer",
+                      server->read_latency));
+    m.push_back(trend("server_observe_latency",
+                      "Built-in server: from an Observe to its first answer",
+                      server->observe_latency));
+  }
+  return out;
+}
+
+const SummaryMetric* Summary::find(std::string_view name) const {
+  for (const SummaryMetric& m : metrics_) {
+    if (m.name == name) {
+      return &m;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<double> Summary::value(std::string_view name, std::string_view field) const {
+  const SummaryMetric* m = find(name);
+  if (m == nullptr) {
+    return std::nullopt;
+  }
+  auto it = m->fields.find(std::string(field));
+  if (it == m->fields.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+}  // namespace lwm2msim
