@@ -5,6 +5,7 @@
 
 #include <array>
 #include <limits>
+#include <thread>
 
 namespace lwm2msim {
 namespace {
@@ -66,13 +67,20 @@ class Collector final : public prometheus::Collectable {
  public:
   explicit Collector(MetricsSources sources) : sources_(std::move(sources)) {}
   std::vector<MetricFamily> Collect() const override {
-    const FleetSnapshot fleet = sources_.fleet ? sources_.fleet() : FleetSnapshot{};
-    std::optional<ServerSnapshot> server;
-    if (sources_.server) {
-      server = sources_.server();
-    }
-    return collect_families(fleet, server ? &*server : nullptr, sources_.group,
-                            sources_.phase ? sources_.phase() : std::string("run"));
+    // Snapshots hold full histograms (over 100 KiB); the web server's threads have small fixed
+    // stacks, so the work runs on a thread of our own. A scrape is rare, a thread start is cheap.
+    std::vector<MetricFamily> families;
+    std::thread worker([this, &families] {
+      const FleetSnapshot fleet = sources_.fleet ? sources_.fleet() : FleetSnapshot{};
+      std::optional<ServerSnapshot> server;
+      if (sources_.server) {
+        server = sources_.server();
+      }
+      families = collect_families(fleet, server ? &*server : nullptr, sources_.group,
+                                  sources_.phase ? sources_.phase() : std::string("steady"));
+    });
+    worker.join();
+    return families;
   }
 
  private:
@@ -93,9 +101,12 @@ std::vector<MetricFamily> collect_families(const FleetSnapshot& s, const ServerS
   }
   out.push_back(std::move(clients));
 
-  MetricFamily phase_family = family(
-      "lwm2msim_phase", "Current phase of the run (1 for the active one)", MetricType::Gauge);
-  add_gauge(phase_family, {{"phase", phase}}, 1);
+  MetricFamily phase_family =
+      family("lwm2msim_phase", "Phase of the run: 1 for the current one, 0 for the others",
+             MetricType::Gauge);
+  for (const char* p : {"ramp", "steady", "stop"}) {
+    add_gauge(phase_family, {g, {"phase", p}}, phase == p ? 1 : 0);
+  }
   out.push_back(std::move(phase_family));
 
   MetricFamily requests =
@@ -209,8 +220,12 @@ std::vector<MetricFamily> collect_families(const FleetSnapshot& s, const ServerS
     add_counter(ops, {{"operation", "read"}, {"result", "error"}}, server->reads_error);
     add_counter(ops, {{"operation", "observe"}, {"result", "ok"}}, server->observes_ok);
     add_counter(ops, {{"operation", "observe"}, {"result", "error"}}, server->observes_error);
-    add_counter(ops, {{"operation", "any"}, {"result", "timeout"}}, server->request_timeouts);
     out.push_back(std::move(ops));
+    MetricFamily timeouts =
+        family("lwm2msim_builtin_server_request_timeouts_total",
+               "Built-in server requests that ran out of retransmissions", MetricType::Counter);
+    add_counter(timeouts, {}, server->request_timeouts);
+    out.push_back(std::move(timeouts));
     MetricFamily handled =
         family("lwm2msim_builtin_server_registration_requests_total",
                "Registration-interface requests the built-in server handled", MetricType::Counter);
