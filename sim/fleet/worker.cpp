@@ -5,12 +5,10 @@
 #include <asio/post.hpp>
 #include <cmath>
 
-#include "sim/lwm2m/device_object.h"
+#include "sim/client/device_object.h"
 
 namespace lwm2msim {
 namespace {
-
-constexpr TimeUs kUnixOffsetUnknown = 0;
 
 size_t duplicate_entries(uint64_t clients) {
   return static_cast<size_t>(std::clamp<uint64_t>(clients, 1024, 65536));
@@ -227,6 +225,38 @@ void Worker::on_datagram(const ReceivedDatagram& d) {
 
 void Worker::on_batch_end() {}
 
+uint16_t Worker::default_format(const Lwm2mPath& path) const {
+  // Without an Accept option the client picks (LwM2M TS 1.1 6.3.1): plain text for a single
+  // resource, else the version's preferred multi-value format.
+  if (path.depth() >= 3 && !(path.depth() == 3 && DeviceObject::is_multiple(path))) {
+    return CoapContentFormat::kTextPlain;
+  }
+  return config_.client.version == Lwm2mVersion::k1_2 ? CoapContentFormat::kLwm2mCbor
+                                                      : CoapContentFormat::kLwm2mTlv;
+}
+
+uint8_t Worker::encode_device(const Lwm2mPath& path, uint32_t client, TimeUs t, uint16_t format,
+                              std::vector<uint8_t>* out) const {
+  if (!is_supported_format(format)) {
+    return CoapCode::kNotAcceptable;
+  }
+  std::vector<Record> records;
+  const uint8_t code = DeviceObject::read(path, global_index(client), t, &records);
+  if (code != CoapCode::kContent) {
+    return code;
+  }
+  CodecContext ctx;
+  ctx.base = path;
+  ctx.type_of = [](const Lwm2mPath& p) { return DeviceObject::type_of(p); };
+  ctx.is_multiple = [](const Lwm2mPath& p) { return DeviceObject::is_multiple(p); };
+  const CodecResult r = encode(format, ctx, records, out);
+  if (!r.ok()) {
+    // The format cannot carry this target (e.g. a whole instance as plain text).
+    return coap_code_class(r.code) == 4 ? CoapCode::kNotAcceptable : r.code;
+  }
+  return CoapCode::kContent;
+}
+
 void Worker::handle_request(uint32_t client, const CoapMessage& request) {
   const TimeUs t = now();
   if (request.type() == CoapType::kCon) {
@@ -252,40 +282,27 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
   const bool device_instance = path.object == DeviceObject::kObjectId &&
                                (path.instance == 0 || path.instance == Lwm2mPath::kAbsent);
   const CoapOptionView* accept = request.find(CoapOption::kAccept);
-  std::array<char, 128> text;
-  size_t length = 0;
   switch (op) {
     case Lwm2mOperation::kRead:
     case Lwm2mOperation::kObserve:
     case Lwm2mOperation::kCancelObserve: {
-      if (!device_instance) {
-        reply(client, request, op, CoapCode::kNotFound, 0, {}, nullptr);
-        return;
-      }
-      if (path.depth() < 3 || path.depth() > 3 ||
-          (accept != nullptr && accept->as_uint() != CoapContentFormat::kTextPlain)) {
-        // Until the data model brings TLV and SenML, only single resources in text/plain exist.
-        reply(client, request, op, CoapCode::kNotAcceptable, 0, {}, nullptr);
-        return;
-      }
-      const uint8_t code = DeviceObject::read_text(path.resource, global_index(client), t,
-                                                   kUnixOffsetUnknown, text, &length);
+      const uint16_t format =
+          accept != nullptr ? static_cast<uint16_t>(accept->as_uint()) : default_format(path);
+      std::vector<uint8_t> payload;
+      const uint8_t code = encode_device(path, client, t, format, &payload);
       if (code != CoapCode::kContent) {
         reply(client, request, op, code, 0, {}, nullptr);
         return;
       }
-      const auto payload = std::as_bytes(std::span(text.data(), length));
-      const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(payload.data()),
-                                           payload.size());
       if (op == Lwm2mOperation::kObserve) {
-        const uint32_t seq = add_observation(client, request, path);
-        reply(client, request, op, code, CoapContentFormat::kTextPlain, bytes, &seq);
+        const uint32_t seq = add_observation(client, request, path, format);
+        reply(client, request, op, code, format, payload, &seq);
         return;
       }
       if (op == Lwm2mOperation::kCancelObserve) {
         cancel_observation(client, request.token());
       }
-      reply(client, request, op, code, CoapContentFormat::kTextPlain, bytes, nullptr);
+      reply(client, request, op, code, format, payload, nullptr);
       return;
     }
     case Lwm2mOperation::kDiscover: {
@@ -357,14 +374,15 @@ void Worker::reply(uint32_t client, const CoapMessage& request, Lwm2mOperation o
   send(client, msg);
 }
 
-uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request,
-                                 const Lwm2mPath& path) {
+uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request, const Lwm2mPath& path,
+                                 uint16_t format) {
   std::vector<uint32_t>& mine = observations_by_client_[client];
   const CoapToken token = request.token_value();
   for (uint32_t slot : mine) {
     if (observations_[slot].token == token) {
       // Re-registration of the same observation (RFC 7641 4.1): keep it, restart the sequence.
       observations_[slot].path = path;
+      observations_[slot].format = format;
       return observations_[slot].sequence;
     }
   }
@@ -382,6 +400,7 @@ uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request,
   o.sequence = 1;
   o.token = token;
   o.path = path;
+  o.format = format;
   mine.push_back(slot);
   request_stats_.observations.add();
   schedule(first_observation_id_ + slot, now() + config_.notify_period);
@@ -430,19 +449,16 @@ void Worker::notify(uint32_t slot) {
   }
   VirtualClient& c = clients_[o.client];
   if (c.state() == ClientState::kRegistered || c.state() == ClientState::kUpdating) {
-    std::array<char, 128> text;
-    size_t length = 0;
-    const TimeUs t = now();
-    if (DeviceObject::read_text(o.path.resource, global_index(o.client), t, kUnixOffsetUnknown,
-                                text, &length) == CoapCode::kContent) {
+    std::vector<uint8_t> payload;
+    if (encode_device(o.path, o.client, now(), o.format, &payload) == CoapCode::kContent) {
       o.sequence = (o.sequence + 1) & 0xffffff;
       o.last_mid = c.take_message_id();
       std::array<uint8_t, kCoapMaxMessageSize> buf;
       CoapWriter w(buf);
       w.header(CoapType::kNon, CoapCode::kContent, o.last_mid, o.token.view())
           .option_uint(CoapOption::kObserve, o.sequence)
-          .option_uint(CoapOption::kContentFormat, CoapContentFormat::kTextPlain)
-          .payload(std::string_view(text.data(), length));
+          .option_uint(CoapOption::kContentFormat, o.format)
+          .payload(payload);
       if (w.ok()) {
         send(o.client, w.finish());
         request_stats_.notifications.add();

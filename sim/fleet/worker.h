@@ -63,6 +63,7 @@ class Worker final : public ClientEnv, public DatagramHandler {
     uint32_t client = UINT32_MAX;  // UINT32_MAX: free slot
     uint32_t sequence = 0;
     uint16_t last_mid = 0;
+    uint16_t format = 0;  // content format the server asked for
     CoapToken token;
     Lwm2mPath path;
   };
@@ -77,7 +78,12 @@ class Worker final : public ClientEnv, public DatagramHandler {
   void handle_request(uint32_t client, const CoapMessage& request);
   void reply(uint32_t client, const CoapMessage& request, Lwm2mOperation op, uint8_t code,
              uint16_t format, std::span<const uint8_t> payload, const uint32_t* observe);
-  uint32_t add_observation(uint32_t client, const CoapMessage& request, const Lwm2mPath& path);
+  uint32_t add_observation(uint32_t client, const CoapMessage& request, const Lwm2mPath& path,
+                           uint16_t format);
+  uint16_t default_format(const Lwm2mPath& path) const;
+  // Encodes the Device object's values under `path`; returns 2.05 or the error code to answer.
+  uint8_t encode_device(const Lwm2mPath& path, uint32_t client, TimeUs t, uint16_t format,
+                        std::vector<uint8_t>* out) const;
   void cancel_observation(uint32_t client, std::span<const uint8_t> token);
   void notify(uint32_t slot);
   void drop_observations(uint32_t client);

@@ -11,6 +11,7 @@
 
 #include "sim/coap/coap.h"
 #include "sim/fleet/fleet.h"
+#include "sim/format/format.h"
 #include "tests/integration/process.h"
 
 namespace lwm2msim {
@@ -168,14 +169,54 @@ TEST_F(ClientRequests, ErrorsAreCoapCodes) {
   EXPECT_EQ(
       request(0, CoapType::kCon, CoapCode::kGet, 0x301, "9/0/1", std::nullopt, &storage).code(),
       CoapCode::kNotFound);
-  EXPECT_EQ(request(0, CoapType::kCon, CoapCode::kGet, 0x302, "3/0/0", 11542u, &storage).code(),
-            CoapCode::kNotAcceptable);
+  EXPECT_EQ(request(0, CoapType::kCon, CoapCode::kGet, 0x302, "3/0/0", 50u, &storage).code(),
+            CoapCode::kNotAcceptable)
+      << "application/json is not an LwM2M format";
+  EXPECT_EQ(request(0, CoapType::kCon, CoapCode::kGet, 0x305, "3/0", 0u, &storage).code(),
+            CoapCode::kNotAcceptable)
+      << "a whole instance does not fit in plain text";
   EXPECT_EQ(
       request(0, CoapType::kCon, CoapCode::kGet, 0x303, "3/0/4", std::nullopt, &storage).code(),
       CoapCode::kMethodNotAllowed);
   EXPECT_EQ(
       request(0, CoapType::kCon, CoapCode::kGet, 0x304, "bs/x", std::nullopt, &storage).code(),
       CoapCode::kNotFound);
+}
+
+TEST_F(ClientRequests, InstanceReadHonoursAcceptAndDecodesBack) {
+  CodecContext ctx;
+  ctx.base = Lwm2mPath{3, 0};
+  ctx.type_of = [](const Lwm2mPath& p) {
+    return p.resource == 13 ? ResourceType::kTime
+           : (p.resource == 6 || p.resource == 9 || p.resource == 10 || p.resource == 11)
+               ? ResourceType::kInteger
+               : ResourceType::kString;
+  };
+  ctx.is_multiple = [](const Lwm2mPath& p) { return p.resource == 6 || p.resource == 11; };
+  uint16_t mid = 0x600;
+  for (uint16_t format :
+       {CoapContentFormat::kLwm2mTlv, CoapContentFormat::kSenmlJson, CoapContentFormat::kSenmlCbor,
+        CoapContentFormat::kLwm2mCbor, CoapContentFormat::kLwm2mJson}) {
+    std::vector<uint8_t> storage;
+    const CoapMessage m =
+        request(1, CoapType::kCon, CoapCode::kGet, mid++, "3/0", format, &storage);
+    ASSERT_EQ(m.code(), CoapCode::kContent) << format;
+    EXPECT_EQ(m.find(CoapOption::kContentFormat)->as_uint(), format);
+    std::vector<Record> records;
+    ASSERT_TRUE(decode(format, ctx, m.payload(), &records).ok()) << format;
+    bool serial = false;
+    for (const Record& r : records) {
+      if (r.path == Lwm2mPath{3, 0, 2}) {
+        serial = std::get<std::string>(r.value) == "SN0000000001";
+      }
+    }
+    EXPECT_TRUE(serial) << "format " << format;
+  }
+  // Without Accept a 1.1 client answers a multi-value read in TLV.
+  std::vector<uint8_t> storage;
+  const CoapMessage m =
+      request(1, CoapType::kCon, CoapCode::kGet, mid++, "3/0", std::nullopt, &storage);
+  EXPECT_EQ(m.find(CoapOption::kContentFormat)->as_uint(), CoapContentFormat::kLwm2mTlv);
 }
 
 TEST_F(ClientRequests, DiscoverListsTheDeviceResources) {

@@ -1,9 +1,10 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <string_view>
+#include <vector>
 
+#include "sim/format/format.h"
 #include "sim/util/time.h"
 
 namespace lwm2msim {
@@ -14,14 +15,14 @@ class DeviceObject {
  public:
   static constexpr uint32_t kObjectId = 3;
 
-  // Writes the text/plain value of a single-instance resource into out. Returns the CoAP code:
-  // 2.05 with *length set, 4.04 for a resource the object does not have, 4.05 for one that is
-  // not readable (Execute).
-  static uint8_t read_text(uint32_t resource, uint64_t client_index, TimeUs now,
-                           int64_t unix_offset_s, std::span<char> out, size_t* length);
+  // Appends the readable values under `path` (/3, /3/0, /3/0/R or /3/0/R/I) to out. Returns the
+  // CoAP code: 2.05, 4.04 for what the object does not have, 4.05 for an executable resource.
+  static uint8_t read(const Lwm2mPath& path, uint64_t client_index, TimeUs now,
+                      std::vector<Record>* out);
+  static ResourceType type_of(const Lwm2mPath& path);
+  static bool is_multiple(const Lwm2mPath& path);
   // Link-format description of the instance's resources for Discover.
   static std::string_view discover_links();
-  static bool is_executable(uint32_t resource);
 };
 
 }  // namespace lwm2msim
