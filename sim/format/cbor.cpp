@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cmath>
 #include <string>
 #include <utility>
 #include <variant>
 
 #include "sim/coap/coap.h"
 #include "sim/format/cbor_codec.h"
+#include "sim/format/codec_util.h"
 #include "sim/format/format.h"
 
 namespace lwm2msim {
@@ -34,77 +34,16 @@ constexpr uint64_t kTagEpochTime = 1;
 constexpr uint64_t kMaxId = 65534;
 constexpr int kMaxPathDepth = 4;
 
-uint32_t segment(const Lwm2mPath& p, int i) {
-  switch (i) {
-    case 0:
-      return p.object;
-    case 1:
-      return p.instance;
-    case 2:
-      return p.resource;
-    default:
-      return p.resource_instance;
-  }
-}
-
-void set_segment(Lwm2mPath* p, int i, uint32_t v) {
-  switch (i) {
-    case 0:
-      p->object = v;
-      break;
-    case 1:
-      p->instance = v;
-      break;
-    case 2:
-      p->resource = v;
-      break;
-    default:
-      p->resource_instance = v;
-      break;
-  }
-}
-
-bool is_under(const Lwm2mPath& path, const Lwm2mPath& base) {
-  const int depth = base.depth();
-  if (path.depth() < depth) {
-    return false;
-  }
-  for (int i = 0; i < depth; ++i) {
-    if (segment(path, i) != segment(base, i)) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // Orders by segments with a prefix before its extensions, so duplicates end up adjacent.
 bool path_less(const Lwm2mPath& a, const Lwm2mPath& b) {
   const int da = a.depth();
   const int db = b.depth();
   for (int i = 0; i < std::min(da, db); ++i) {
-    if (segment(a, i) != segment(b, i)) {
-      return segment(a, i) < segment(b, i);
+    if (path_id(a, i) != path_id(b, i)) {
+      return path_id(a, i) < path_id(b, i);
     }
   }
   return da < db;
-}
-
-ResourceType lookup_type(const CodecContext& ctx, const Lwm2mPath& path) {
-  if (!ctx.type_of) {
-    return ResourceType::kNone;
-  }
-  ResourceType t = ctx.type_of(path);
-  if (t == ResourceType::kNone && path.depth() == kMaxPathDepth) {
-    // A resource instance has its resource's type; not every lookup resolves instances.
-    Lwm2mPath resource = path;
-    resource.resource_instance = Lwm2mPath::kAbsent;
-    t = ctx.type_of(resource);
-  }
-  return t;
-}
-
-std::string objlnk_text(const Objlnk& link) {
-  return std::to_string(link.object) + ":" + std::to_string(link.instance);
 }
 
 bool parse_u16(std::string_view s, uint16_t* out) {
@@ -120,7 +59,9 @@ bool parse_u16(std::string_view s, uint16_t* out) {
   return true;
 }
 
-bool parse_objlnk(std::string_view s, Objlnk* out) {
+// Stricter than parse_objlnk (codec_util.h): an id has at most five digits, so zero-padded longer
+// ones are refused.
+bool parse_short_objlnk(std::string_view s, Objlnk* out) {
   const size_t colon = s.find(':');
   return colon != std::string_view::npos && parse_u16(s.substr(0, colon), &out->object) &&
          parse_u16(s.substr(colon + 1), &out->instance);
@@ -164,13 +105,7 @@ bool to_number(const CborItem& item, uint64_t tag, Number* out) {
 
 bool number_to_int64(const Number& n, int64_t* out) {
   if (n.type == CborType::kFloat) {
-    // 2^63 is exact in a double; the range check keeps the conversion defined.
-    if (n.value != std::floor(n.value) || n.value < -9223372036854775808.0 ||
-        n.value >= 9223372036854775808.0) {
-      return false;
-    }
-    *out = static_cast<int64_t>(n.value);
-    return true;
+    return double_to_int64(n.value, out);
   }
   if (n.arg > static_cast<uint64_t>(INT64_MAX)) {
     return false;
@@ -182,11 +117,7 @@ bool number_to_int64(const Number& n, int64_t* out) {
 
 bool number_to_uint64(const Number& n, uint64_t* out) {
   if (n.type == CborType::kFloat) {
-    if (n.value != std::floor(n.value) || n.value < 0 || n.value >= 18446744073709551616.0) {
-      return false;
-    }
-    *out = static_cast<uint64_t>(n.value);
-    return true;
+    return double_to_uint64(n.value, out);
   }
   if (n.type != CborType::kUnsigned) {
     return false;
@@ -266,12 +197,12 @@ std::string convert_number(const Number& n, ResourceType t, const Lwm2mPath& pat
 
 std::string convert_text(std::string text, bool objlnk_label, ResourceType t, const Lwm2mPath& path,
                          Value* out) {
-  if (objlnk_label && t != ResourceType::kObjlnk && t != ResourceType::kNone) {
+  if (objlnk_label && !model_accepts(t, ResourceType::kObjlnk)) {
     return mismatch("object link", t, path);
   }
   if (objlnk_label || t == ResourceType::kObjlnk) {
     Objlnk link;
-    if (!parse_objlnk(text, &link)) {
+    if (!parse_short_objlnk(text, &link)) {
       return "bad object link \"" + text + "\" for " + path.to_string();
     }
     *out = link;
@@ -280,10 +211,8 @@ std::string convert_text(std::string text, bool objlnk_label, ResourceType t, co
   switch (t) {
     case ResourceType::kString:
     case ResourceType::kNone:
-      *out = std::move(text);
-      return {};
     case ResourceType::kCoreLink:
-      *out = CoreLink{std::move(text)};
+      set_text(t, std::move(text), out);
       return {};
     default:
       return mismatch("text", t, path);
@@ -292,7 +221,7 @@ std::string convert_text(std::string text, bool objlnk_label, ResourceType t, co
 
 std::string convert_bytes(std::vector<uint8_t> bytes, ResourceType t, const Lwm2mPath& path,
                           Value* out) {
-  if (t != ResourceType::kOpaque && t != ResourceType::kNone) {
+  if (!model_accepts(t, ResourceType::kOpaque)) {
     return mismatch("byte string", t, path);
   }
   *out = Opaque{std::move(bytes)};
@@ -300,7 +229,7 @@ std::string convert_bytes(std::vector<uint8_t> bytes, ResourceType t, const Lwm2
 }
 
 std::string convert_bool(bool b, ResourceType t, const Lwm2mPath& path, Value* out) {
-  if (t != ResourceType::kBoolean && t != ResourceType::kNone) {
+  if (!model_accepts(t, ResourceType::kBoolean)) {
     return mismatch("boolean", t, path);
   }
   *out = b;
@@ -365,18 +294,6 @@ void write_senml_value(CborWriter* w, const Value& value) {
   std::visit(Visitor{w}, value);
 }
 
-// Segments of `path` below depth `from`, joined with '/'.
-std::string relative_name(const Lwm2mPath& path, int from) {
-  std::string name;
-  for (int i = from; i < path.depth(); ++i) {
-    if (i > from) {
-      name += '/';
-    }
-    name += std::to_string(segment(path, i));
-  }
-  return name;
-}
-
 // One SenML record's fields before conversion.
 struct SenmlFields {
   enum class Kind : uint8_t { kNone, kNumber, kText, kObjlnk, kBool, kBytes };
@@ -389,20 +306,65 @@ struct SenmlFields {
   std::vector<uint8_t> bytes;
 };
 
-class SenmlDecoder {
- public:
-  SenmlDecoder(const CodecContext& ctx, std::span<const uint8_t> in, std::vector<Record>* out)
+// What the SenML and LwM2M CBOR decoders share: one reader over the payload, the checks on its
+// top-level item and its end, and how a decoded record is checked, typed and added.
+class CborRecordDecoder {
+ protected:
+  CborRecordDecoder(const CodecContext& ctx, std::span<const uint8_t> in, std::vector<Record>* out)
       : ctx_(ctx), reader_(in), out_(out) {}
 
-  // Empty string on success, else the reason.
-  std::string run() {
+  // Reads the payload's top-level item, which must be of `type` (`what` names it for errors).
+  std::string open_payload(CborType type, std::string_view what) {
     CborItem item;
     if (!reader_.next(&item)) {
       return reader_failure(reader_);
     }
-    if (item.type != CborType::kArray) {
-      return "payload is not an array";
+    if (item.type != type) {
+      return "payload is not " + std::string(what);
     }
+    return {};
+  }
+
+  std::string check_payload_end() const {
+    if (!reader_.at_end()) {
+      return "bytes after the payload at byte " + std::to_string(reader_.offset());
+    }
+    return {};
+  }
+
+  // Adds a record at `path` once its place is checked; `convert(type, &value)` turns a present
+  // value into the data model's type and returns why it cannot.
+  template <typename Convert>
+  std::string add_record(const Lwm2mPath& path, bool has_value, Convert convert) {
+    if (std::string why = check_decoded_path(ctx_, path, has_value); !why.empty()) {
+      return why;
+    }
+    Record record{path, {}};
+    if (has_value) {
+      if (std::string why = convert(lookup_type(ctx_, path), &record.value); !why.empty()) {
+        return why;
+      }
+    }
+    out_->push_back(std::move(record));
+    return {};
+  }
+
+  const CodecContext& ctx_;
+  CborReader reader_;
+  std::vector<Record>* out_;
+};
+
+class SenmlDecoder : CborRecordDecoder {
+ public:
+  SenmlDecoder(const CodecContext& ctx, std::span<const uint8_t> in, std::vector<Record>* out)
+      : CborRecordDecoder(ctx, in, out) {}
+
+  // Empty string on success, else the reason.
+  std::string run() {
+    if (std::string why = open_payload(CborType::kArray, "an array"); !why.empty()) {
+      return why;
+    }
+    CborItem item;
     while (reader_.has_next()) {
       if (!reader_.next(&item)) {
         return reader_failure(reader_);
@@ -414,17 +376,14 @@ class SenmlDecoder {
       if (std::string why = read_fields(&fields); !why.empty()) {
         return why;
       }
-      if (std::string why = add_record(std::move(fields)); !why.empty()) {
+      if (std::string why = add_fields(std::move(fields)); !why.empty()) {
         return why;
       }
     }
     if (!reader_.leave()) {
       return reader_failure(reader_);
     }
-    if (!reader_.at_end()) {
-      return "bytes after the payload at byte " + std::to_string(reader_.offset());
-    }
-    return {};
+    return check_payload_end();
   }
 
  private:
@@ -584,50 +543,35 @@ class SenmlDecoder {
     return reader_.leave() ? std::string() : reader_failure(reader_);
   }
 
-  std::string add_record(SenmlFields f) {
+  std::string add_fields(SenmlFields f) {
     const std::string name = base_name_ + f.name;
     if (name.empty()) {
       return "record without a name";
     }
-    Record record;
-    if (!parse_lwm2m_path(name, &record.path) || record.path.depth() == 0) {
+    Lwm2mPath path;
+    if (!parse_lwm2m_path(name, &path) || path.depth() == 0) {
       return "name \"" + name + "\" is not an LwM2M path";
     }
     const bool has_value = f.kind != SenmlFields::Kind::kNone;
-    if (std::string why = check_decoded_path(ctx_, record.path, has_value); !why.empty()) {
-      return why;
-    }
-    const ResourceType t = has_value ? lookup_type(ctx_, record.path) : ResourceType::kNone;
-    std::string why;
-    switch (f.kind) {
-      case SenmlFields::Kind::kNone:
-        break;
-      case SenmlFields::Kind::kNumber:
-        why = convert_number(f.number, t, record.path, &record.value);
-        break;
-      case SenmlFields::Kind::kText:
-        why = convert_text(std::move(f.text), false, t, record.path, &record.value);
-        break;
-      case SenmlFields::Kind::kObjlnk:
-        why = convert_text(std::move(f.text), true, t, record.path, &record.value);
-        break;
-      case SenmlFields::Kind::kBool:
-        why = convert_bool(f.boolean, t, record.path, &record.value);
-        break;
-      case SenmlFields::Kind::kBytes:
-        why = convert_bytes(std::move(f.bytes), t, record.path, &record.value);
-        break;
-    }
-    if (!why.empty()) {
-      return why;
-    }
-    out_->push_back(std::move(record));
-    return {};
+    return add_record(path, has_value, [&](ResourceType t, Value* value) -> std::string {
+      switch (f.kind) {
+        case SenmlFields::Kind::kNone:
+          break;
+        case SenmlFields::Kind::kNumber:
+          return convert_number(f.number, t, path, value);
+        case SenmlFields::Kind::kText:
+          return convert_text(std::move(f.text), false, t, path, value);
+        case SenmlFields::Kind::kObjlnk:
+          return convert_text(std::move(f.text), true, t, path, value);
+        case SenmlFields::Kind::kBool:
+          return convert_bool(f.boolean, t, path, value);
+        case SenmlFields::Kind::kBytes:
+          return convert_bytes(std::move(f.bytes), t, path, value);
+      }
+      return {};
+    });
   }
 
-  const CodecContext& ctx_;
-  CborReader reader_;
-  std::vector<Record>* out_;
   std::string base_name_;  // sticky across records (RFC 8428 section 4.1)
 };
 
@@ -666,7 +610,7 @@ class Lwm2mCborEncoder {
     for (size_t i = lo; i < hi;) {
       const size_t end = group_end(i, hi, level);
       const Record& first = at(i);
-      w_->write_uint(segment(first.path, level));
+      w_->write_uint(path_id(first.path, level));
       if (end - i == 1 && first.path.depth() == level + 1) {
         write_lwm2m_value(w_, first.value);
       } else {
@@ -680,9 +624,9 @@ class Lwm2mCborEncoder {
   const Record& at(size_t i) const { return records_[order_[i]]; }
 
   size_t group_end(size_t i, size_t hi, int level) const {
-    const uint32_t id = segment(at(i).path, level);
+    const uint32_t id = path_id(at(i).path, level);
     size_t end = i + 1;
-    while (end < hi && segment(at(end).path, level) == id) {
+    while (end < hi && path_id(at(end).path, level) == id) {
       ++end;
     }
     return end;
@@ -693,26 +637,19 @@ class Lwm2mCborEncoder {
   CborWriter* w_;
 };
 
-class Lwm2mCborDecoder {
+class Lwm2mCborDecoder : CborRecordDecoder {
  public:
   Lwm2mCborDecoder(const CodecContext& ctx, std::span<const uint8_t> in, std::vector<Record>* out)
-      : ctx_(ctx), reader_(in), out_(out) {}
+      : CborRecordDecoder(ctx, in, out) {}
 
   std::string run() {
-    CborItem item;
-    if (!reader_.next(&item)) {
-      return reader_failure(reader_);
-    }
-    if (item.type != CborType::kMap) {
-      return "payload is not a map";
+    if (std::string why = open_payload(CborType::kMap, "a map"); !why.empty()) {
+      return why;
     }
     if (std::string why = read_map(Lwm2mPath{}, 0); !why.empty()) {
       return why;
     }
-    if (!reader_.at_end()) {
-      return "bytes after the payload at byte " + std::to_string(reader_.offset());
-    }
-    return {};
+    return check_payload_end();
   }
 
  private:
@@ -723,7 +660,7 @@ class Lwm2mCborDecoder {
     if (*depth == kMaxPathDepth) {
       return "path deeper than a resource instance under " + path->to_string();
     }
-    set_segment(path, (*depth)++, static_cast<uint32_t>(id));
+    set_path_id(path, (*depth)++, static_cast<uint32_t>(id));
     return {};
   }
 
@@ -778,57 +715,38 @@ class Lwm2mCborDecoder {
   }
 
   std::string read_leaf(const Lwm2mPath& path, const CborItem& value, uint64_t tag) {
-    Record record;
-    record.path = path;
     const bool has_value = value.type != CborType::kNull;
-    if (std::string why = check_decoded_path(ctx_, path, has_value); !why.empty()) {
-      return why;
-    }
-    const ResourceType t = has_value ? lookup_type(ctx_, path) : ResourceType::kNone;
-    std::string why;
-    Number number;
-    switch (value.type) {
-      case CborType::kNull:
-        break;
-      case CborType::kUnsigned:
-      case CborType::kNegative:
-      case CborType::kFloat:
-        to_number(value, tag, &number);
-        why = convert_number(number, t, path, &record.value);
-        break;
-      case CborType::kText: {
-        std::string text;
-        if (!cbor_read_text(&reader_, value, &text)) {
-          return reader_failure(reader_);
+    return add_record(path, has_value, [&](ResourceType t, Value* out) -> std::string {
+      switch (value.type) {
+        case CborType::kUnsigned:
+        case CborType::kNegative:
+        case CborType::kFloat: {
+          Number number;
+          to_number(value, tag, &number);
+          return convert_number(number, t, path, out);
         }
-        why = convert_text(std::move(text), false, t, path, &record.value);
-        break;
-      }
-      case CborType::kBytes: {
-        std::vector<uint8_t> bytes;
-        if (!cbor_read_bytes(&reader_, value, &bytes)) {
-          return reader_failure(reader_);
+        case CborType::kText: {
+          std::string text;
+          if (!cbor_read_text(&reader_, value, &text)) {
+            return reader_failure(reader_);
+          }
+          return convert_text(std::move(text), false, t, path, out);
         }
-        why = convert_bytes(std::move(bytes), t, path, &record.value);
-        break;
+        case CborType::kBytes: {
+          std::vector<uint8_t> bytes;
+          if (!cbor_read_bytes(&reader_, value, &bytes)) {
+            return reader_failure(reader_);
+          }
+          return convert_bytes(std::move(bytes), t, path, out);
+        }
+        case CborType::kTrue:
+        case CborType::kFalse:
+          return convert_bool(value.type == CborType::kTrue, t, path, out);
+        default:
+          return "unsupported value type at " + path.to_string();
       }
-      case CborType::kTrue:
-      case CborType::kFalse:
-        why = convert_bool(value.type == CborType::kTrue, t, path, &record.value);
-        break;
-      default:
-        return "unsupported value type at " + path.to_string();
-    }
-    if (!why.empty()) {
-      return why;
-    }
-    out_->push_back(std::move(record));
-    return {};
+    });
   }
-
-  const CodecContext& ctx_;
-  CborReader reader_;
-  std::vector<Record>* out_;
 };
 
 CodecResult encode_failure(std::string_view format, const std::string& why,
@@ -855,18 +773,8 @@ CodecResult encode_senml_cbor(const CodecContext& ctx, std::span<const Record> r
     return encode_failure(kSenmlCborName, why, out, original);
   }
   const int base_depth = ctx.base.depth();
-  const bool all_at_base =
-      !records.empty() && std::all_of(records.begin(), records.end(),
-                                      [&](const Record& r) { return r.path == ctx.base; });
-  // Names are relative to bn: "/3/0/" + "6/0" as in the TS examples, or bn alone for a single
-  // resource. Composite payloads (root base) carry full names and no bn: they are as short.
-  std::string base_name;
-  if (base_depth > 0) {
-    base_name = ctx.base.to_string();
-    if (!all_at_base) {
-      base_name += '/';
-    }
-  }
+  // Names are relative to bn: "/3/0/" + "6/0" as in the TS examples.
+  const std::string base_name = senml_base_name(ctx.base, records);
   CborWriter w(out);
   w.write_array(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
@@ -940,7 +848,7 @@ CodecResult encode_lwm2m_cbor(const CodecContext& ctx, std::span<const Record> r
   } else {
     w.write_array(static_cast<uint64_t>(base_depth));
     for (int i = 0; i < base_depth; ++i) {
-      w.write_uint(segment(ctx.base, i));
+      w.write_uint(path_id(ctx.base, i));
     }
   }
   if (records.size() == 1 && records[0].path == ctx.base) {

@@ -8,94 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/coap/coap.h"
+#include "sim/format/codec_util.h"
 #include "sim/format/format.h"
 
 namespace lwm2msim {
 namespace {
 
 using Json = nlohmann::json;
-
-ResourceType lookup_type(const CodecContext& ctx, const Lwm2mPath& path) {
-  if (!ctx.type_of) {
-    return ResourceType::kNone;
-  }
-  ResourceType t = ctx.type_of(path);
-  if (t == ResourceType::kNone && path.depth() == 4) {
-    // Models often type resources, not their instances.
-    Lwm2mPath resource = path;
-    resource.resource_instance = Lwm2mPath::kAbsent;
-    t = ctx.type_of(resource);
-  }
-  return t;
-}
-
-uint32_t path_id(const Lwm2mPath& p, int level) {
-  switch (level) {
-    case 0:
-      return p.object;
-    case 1:
-      return p.instance;
-    case 2:
-      return p.resource;
-    default:
-      return p.resource_instance;
-  }
-}
-
-bool is_under(const Lwm2mPath& base, const Lwm2mPath& p) {
-  const int d = base.depth();
-  if (p.depth() < d) {
-    return false;
-  }
-  for (int level = 0; level < d; ++level) {
-    if (path_id(p, level) != path_id(base, level)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool is_valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= n) {
-      return false;
-    }
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<uint8_t>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) {
-        return false;
-      }
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 constexpr std::string_view kBase64 =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -178,24 +97,6 @@ bool decode_base64(std::string_view s, std::vector<uint8_t>* out) {
   return true;
 }
 
-bool parse_objlnk(std::string_view s, Objlnk* out) {
-  const size_t colon = s.find(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size()) {
-    return false;
-  }
-  uint16_t ids[2] = {0, 0};
-  const std::string_view parts[2] = {s.substr(0, colon), s.substr(colon + 1)};
-  for (int k = 0; k < 2; ++k) {
-    const char* end = parts[k].data() + parts[k].size();
-    const auto r = std::from_chars(parts[k].data(), end, ids[k]);
-    if (r.ec != std::errc() || r.ptr != end) {
-      return false;
-    }
-  }
-  *out = Objlnk{ids[0], ids[1]};
-  return true;
-}
-
 // ---- Encoding ---------------------------------------------------------------------------------
 
 class JsonWriter {
@@ -263,6 +164,13 @@ class JsonWriter {
     raw('"');
   }
 
+  // Text with nothing to escape, such as ids joined by '/' or ':'.
+  void plain_string(std::string_view s) {
+    raw('"');
+    raw(s);
+    raw('"');
+  }
+
   void key(std::string_view k) {
     raw('"');
     raw(k);
@@ -272,26 +180,6 @@ class JsonWriter {
   void base64(std::span<const uint8_t> bytes, bool url) {
     raw('"');
     append_base64(bytes, url, out_);
-    raw('"');
-  }
-
-  void objlnk(const Objlnk& o) {
-    raw('"');
-    integer(o.object);
-    raw(':');
-    integer(o.instance);
-    raw('"');
-  }
-
-  // The name relative to `base`, e.g. "6/0" for /3/0/6/0 under /3/0.
-  void relative_name(const Lwm2mPath& base, const Lwm2mPath& p) {
-    raw('"');
-    for (int level = base.depth(); level < p.depth(); ++level) {
-      if (level > base.depth()) {
-        raw('/');
-      }
-      integer(path_id(p, level));
-    }
     raw('"');
   }
 
@@ -319,25 +207,14 @@ class JsonEncoder {
 
   CodecResult run() {
     const Lwm2mPath& base = ctx_.base;
-    bool all_at_base = !records_.empty();
     for (const Record& r : records_) {
-      if (!is_under(base, r.path)) {
+      if (!is_under(r.path, base)) {
         return CodecResult::error(
             CoapCode::kInternalServerError,
             "record " + r.path.to_string() + " is not under " + base.to_string());
       }
-      all_at_base = all_at_base && r.path == base;
     }
-    // A lone resource is named by "bn" alone; otherwise "bn" ends in '/' and names are relative.
-    // The root needs no base name: full paths are as short.
-    const bool has_bn = base.depth() > 0;
-    std::string bn;
-    if (has_bn) {
-      bn = base.to_string();
-      if (!all_at_base) {
-        bn += '/';
-      }
-    }
+    const std::string bn = senml_base_name(base, records_);
     return dialect_ == Dialect::kOma ? oma(bn) : senml(bn);
   }
 
@@ -432,7 +309,7 @@ class JsonEncoder {
       return false;
     }
     w_.key("n");
-    w_.relative_name(ctx_.base, p);
+    w_.plain_string(relative_name(p, ctx_.base.depth()));
     return true;
   }
 
@@ -469,7 +346,7 @@ class JsonEncoder {
       w_.integer(t->seconds);
     } else if (const auto* l = std::get_if<Objlnk>(&v)) {
       w_.key(labels.objlnk);
-      w_.objlnk(*l);
+      w_.plain_string(objlnk_text(*l));
     } else if (const auto* c = std::get_if<CoreLink>(&v)) {
       return string_value(labels.string, c->text, r.path);
     }
@@ -494,12 +371,7 @@ class JsonEncoder {
 
 CodecResult encode_json(Dialect dialect, const CodecContext& ctx, std::span<const Record> records,
                         std::vector<uint8_t>* out) {
-  const size_t mark = out->size();
-  CodecResult r = JsonEncoder(dialect, ctx, records, out).run();
-  if (!r.ok()) {
-    out->resize(mark);
-  }
-  return r;
+  return all_or_nothing(out, [&] { return JsonEncoder(dialect, ctx, records, out).run(); });
 }
 
 // ---- Decoding ---------------------------------------------------------------------------------
@@ -507,10 +379,6 @@ CodecResult encode_json(Dialect dialect, const CodecContext& ctx, std::span<cons
 
 CodecResult bad(std::string why) {
   return CodecResult::error(CoapCode::kBadRequest, std::move(why));
-}
-
-bool integral(double d) {
-  return std::isfinite(d) && std::trunc(d) == d;
 }
 
 // A JSON value as the decoders keep it; of arrays and objects only the fact is kept.
@@ -681,19 +549,10 @@ CodecResult coerce(const Scalar& j, Slot slot, Dialect dialect, ResourceType typ
               return bad("value at " + where() + " is out of the 64-bit signed range");
             }
             i = static_cast<int64_t>(j.unsigned_integer);
-          } else {
-            const double d = j.floating;
-            // 2^63 is exactly representable; anything from it up does not fit.
-            if (!integral(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0) {
-              return bad("value at " + where() + " is not a 64-bit signed integer");
-            }
-            i = static_cast<int64_t>(d);
+          } else if (!double_to_int64(j.floating, &i)) {
+            return bad("value at " + where() + " is not a 64-bit signed integer");
           }
-          if (type == ResourceType::kInteger) {
-            *out = i;
-          } else {
-            *out = TimeValue{i};
-          }
+          set_integer(type, i, out);
           return CodecResult::success();
         }
         case ResourceType::kUnsignedInteger:
@@ -705,11 +564,11 @@ CodecResult coerce(const Scalar& j, Slot slot, Dialect dialect, ResourceType typ
             }
             *out = static_cast<uint64_t>(j.integer);
           } else {
-            const double d = j.floating;
-            if (!integral(d) || d < 0 || d >= 18446744073709551616.0) {
+            uint64_t u = 0;
+            if (!double_to_uint64(j.floating, &u)) {
               return bad("value at " + where() + " is not a 64-bit unsigned integer");
             }
-            *out = static_cast<uint64_t>(d);
+            *out = u;
           }
           return CodecResult::success();
         case ResourceType::kFloat:
@@ -723,7 +582,7 @@ CodecResult coerce(const Scalar& j, Slot slot, Dialect dialect, ResourceType typ
       if (j.type != Scalar::Type::kBoolean) {
         return wrong("a boolean");
       }
-      if (type != ResourceType::kNone && type != ResourceType::kBoolean) {
+      if (!model_accepts(type, ResourceType::kBoolean)) {
         return mismatch("a boolean");
       }
       *out = j.boolean;
@@ -735,10 +594,8 @@ CodecResult coerce(const Scalar& j, Slot slot, Dialect dialect, ResourceType typ
       switch (type) {
         case ResourceType::kNone:
         case ResourceType::kString:
-          *out = j.string;
-          return CodecResult::success();
         case ResourceType::kCoreLink:
-          *out = CoreLink{j.string};
+          set_text(type, j.string, out);
           return CodecResult::success();
         case ResourceType::kOpaque:
           // OMA JSON carries opaque values as base64 in "sv".
@@ -753,7 +610,7 @@ CodecResult coerce(const Scalar& j, Slot slot, Dialect dialect, ResourceType typ
       if (j.type != Scalar::Type::kString) {
         return wrong("a base64 string");
       }
-      if (type != ResourceType::kNone && type != ResourceType::kOpaque) {
+      if (!model_accepts(type, ResourceType::kOpaque)) {
         return mismatch("opaque data");
       }
       Opaque o;
@@ -767,7 +624,7 @@ CodecResult coerce(const Scalar& j, Slot slot, Dialect dialect, ResourceType typ
       if (j.type != Scalar::Type::kString) {
         return wrong("an object link string");
       }
-      if (type != ResourceType::kNone && type != ResourceType::kObjlnk) {
+      if (!model_accepts(type, ResourceType::kObjlnk)) {
         return mismatch("an object link");
       }
       Objlnk o;
@@ -801,54 +658,19 @@ class JsonDecoder {
 
   bool null() { return value(Scalar::Type::kNull); }
   bool boolean(bool v) {
-    Scalar* s = nullptr;
-    if (!store(Scalar::Type::kBoolean, &s)) {
-      return false;
-    }
-    if (s != nullptr) {
-      s->boolean = v;
-    }
-    return true;
+    return keep(Scalar::Type::kBoolean, [v](Scalar& s) { s.boolean = v; });
   }
   bool number_integer(Json::number_integer_t v) {
-    Scalar* s = nullptr;
-    if (!store(Scalar::Type::kInteger, &s)) {
-      return false;
-    }
-    if (s != nullptr) {
-      s->integer = v;
-    }
-    return true;
+    return keep(Scalar::Type::kInteger, [v](Scalar& s) { s.integer = v; });
   }
   bool number_unsigned(Json::number_unsigned_t v) {
-    Scalar* s = nullptr;
-    if (!store(Scalar::Type::kUnsigned, &s)) {
-      return false;
-    }
-    if (s != nullptr) {
-      s->unsigned_integer = v;
-    }
-    return true;
+    return keep(Scalar::Type::kUnsigned, [v](Scalar& s) { s.unsigned_integer = v; });
   }
   bool number_float(Json::number_float_t v, const Json::string_t&) {
-    Scalar* s = nullptr;
-    if (!store(Scalar::Type::kFloat, &s)) {
-      return false;
-    }
-    if (s != nullptr) {
-      s->floating = v;
-    }
-    return true;
+    return keep(Scalar::Type::kFloat, [v](Scalar& s) { s.floating = v; });
   }
   bool string(Json::string_t& v) {
-    Scalar* s = nullptr;
-    if (!store(Scalar::Type::kString, &s)) {
-      return false;
-    }
-    if (s != nullptr) {
-      s->string.assign(v);
-    }
-    return true;
+    return keep(Scalar::Type::kString, [&v](Scalar& s) { s.string.assign(v); });
   }
   bool binary(Json::binary_t&) { return value(Scalar::Type::kNull); }
 
@@ -925,6 +747,19 @@ class JsonDecoder {
   bool value(Scalar::Type type) {
     Scalar* s = nullptr;
     return store(type, &s);
+  }
+
+  // store(), then `set` fills the slot if the value is kept.
+  template <typename Set>
+  bool keep(Scalar::Type type, Set set) {
+    Scalar* s = nullptr;
+    if (!store(type, &s)) {
+      return false;
+    }
+    if (s != nullptr) {
+      set(*s);
+    }
+    return true;
   }
 
   Scalar* target() {
@@ -1072,7 +907,7 @@ class JsonDecoder {
     if (!parse_lwm2m_path(name, &path)) {
       return bad(label() + ": \"" + name + "\" is not an LwM2M path");
     }
-    if (!is_under(ctx_.base, path)) {
+    if (!is_under(path, ctx_.base)) {
       return bad(label() + ": " + path.to_string() + " is outside the target " +
                  ctx_.base.to_string());
     }
@@ -1125,12 +960,7 @@ class JsonDecoder {
 
 CodecResult decode_json(Dialect dialect, const CodecContext& ctx, std::span<const uint8_t> in,
                         std::vector<Record>* out) {
-  const size_t mark = out->size();
-  CodecResult r = JsonDecoder(dialect, ctx, out).run(in);
-  if (!r.ok()) {
-    out->resize(mark);
-  }
-  return r;
+  return all_or_nothing(out, [&] { return JsonDecoder(dialect, ctx, out).run(in); });
 }
 
 }  // namespace

@@ -6,28 +6,11 @@
 #include <system_error>
 
 #include "sim/coap/coap.h"
+#include "sim/format/codec_util.h"
 #include "sim/format/format.h"
 
 namespace lwm2msim {
 namespace {
-
-ResourceType lookup_type(const CodecContext& ctx, const Lwm2mPath& path) {
-  if (!ctx.type_of) {
-    return ResourceType::kNone;
-  }
-  ResourceType t = ctx.type_of(path);
-  if (t == ResourceType::kNone && path.depth() == 4) {
-    // Models often type resources, not their instances.
-    Lwm2mPath resource = path;
-    resource.resource_instance = Lwm2mPath::kAbsent;
-    t = ctx.type_of(resource);
-  }
-  return t;
-}
-
-bool lookup_multiple(const CodecContext& ctx, const Lwm2mPath& path) {
-  return ctx.is_multiple && ctx.is_multiple(path);
-}
 
 // Shared precondition of both single-value formats: the payload is exactly the base resource.
 CodecResult check_single_target(const CodecContext& ctx, std::span<const Record> records,
@@ -93,63 +76,6 @@ bool parse_double(std::string_view s, double* out) {
   return r.ec == std::errc() && r.ptr == end && std::isfinite(*out);
 }
 
-bool is_valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= n) {
-      return false;
-    }
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<uint8_t>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) {
-        return false;
-      }
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
-bool parse_objlnk(std::string_view s, Objlnk* out) {
-  const size_t colon = s.find(':');
-  if (colon == std::string_view::npos) {
-    return false;
-  }
-  uint16_t object = 0;
-  uint16_t instance = 0;
-  if (!parse_integer(s.substr(0, colon), &object) ||
-      !parse_integer(s.substr(colon + 1), &instance)) {
-    return false;
-  }
-  *out = Objlnk{object, instance};
-  return true;
-}
-
 }  // namespace
 
 CodecResult encode_text(const CodecContext& ctx, std::span<const Record> records,
@@ -178,9 +104,7 @@ CodecResult encode_text(const CodecContext& ctx, std::span<const Record> records
   } else if (const auto* t = std::get_if<TimeValue>(&v)) {
     append_integer(t->seconds, out);
   } else if (const auto* o = std::get_if<Objlnk>(&v)) {
-    append_integer(o->object, out);
-    out->push_back(':');
-    append_integer(o->instance, out);
+    append_text(objlnk_text(*o), out);
   } else if (const auto* l = std::get_if<CoreLink>(&v)) {
     append_text(l->text, out);
   } else if (std::holds_alternative<Opaque>(v)) {
@@ -198,7 +122,7 @@ CodecResult decode_text(const CodecContext& ctx, std::span<const uint8_t> in,
   if (CodecResult r = check_single_decode_target(ctx, "plain text"); !r.ok()) {
     return r;
   }
-  const std::string_view text(reinterpret_cast<const char*>(in.data()), in.size());
+  const std::string_view text = as_text(in);
   const std::string path = ctx.base.to_string();
   const ResourceType type = lookup_type(ctx, ctx.base);
   auto bad = [&](std::string_view what) {
@@ -217,11 +141,7 @@ CodecResult decode_text(const CodecContext& ctx, std::span<const uint8_t> in,
       if (!is_valid_utf8(text)) {
         return bad("valid UTF-8");
       }
-      if (type == ResourceType::kString) {
-        value = std::string(text);
-      } else {
-        value = CoreLink{std::string(text)};
-      }
+      set_text(type, std::string(text), &value);
       break;
     case ResourceType::kInteger: {
       int64_t i = 0;

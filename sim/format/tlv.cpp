@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "sim/coap/coap.h"
+#include "sim/format/codec_util.h"
 #include "sim/format/format.h"
 
 namespace lwm2msim {
@@ -22,74 +23,16 @@ enum class TlvKind : uint8_t {
 constexpr size_t kMaxHeader = 6;  // type byte, 16-bit id, 24-bit length
 constexpr size_t kMaxLength = 0xffffff;
 
-ResourceType lookup_type(const CodecContext& ctx, const Lwm2mPath& path) {
-  if (!ctx.type_of) {
-    return ResourceType::kNone;
-  }
-  ResourceType t = ctx.type_of(path);
-  if (t == ResourceType::kNone && path.depth() == 4) {
-    // Models often type resources, not their instances.
-    Lwm2mPath resource = path;
-    resource.resource_instance = Lwm2mPath::kAbsent;
-    t = ctx.type_of(resource);
-  }
-  return t;
-}
-
-bool lookup_multiple(const CodecContext& ctx, const Lwm2mPath& path) {
-  return ctx.is_multiple && ctx.is_multiple(path);
-}
-
-uint32_t path_id(const Lwm2mPath& p, int level) {
-  switch (level) {
-    case 0:
-      return p.object;
-    case 1:
-      return p.instance;
-    case 2:
-      return p.resource;
-    default:
-      return p.resource_instance;
-  }
-}
-
 Lwm2mPath truncate(Lwm2mPath p, int depth) {
-  if (depth < 4) {
-    p.resource_instance = Lwm2mPath::kAbsent;
-  }
-  if (depth < 3) {
-    p.resource = Lwm2mPath::kAbsent;
-  }
-  if (depth < 2) {
-    p.instance = Lwm2mPath::kAbsent;
-  }
-  if (depth < 1) {
-    p.object = Lwm2mPath::kAbsent;
+  for (int level = depth; level < 4; ++level) {
+    set_path_id(&p, level, Lwm2mPath::kAbsent);
   }
   return p;
 }
 
 Lwm2mPath child(Lwm2mPath p, uint32_t id) {
-  switch (p.depth()) {
-    case 0:
-      p.object = id;
-      break;
-    case 1:
-      p.instance = id;
-      break;
-    case 2:
-      p.resource = id;
-      break;
-    default:
-      p.resource_instance = id;
-      break;
-  }
+  set_path_id(&p, p.depth(), id);
   return p;
-}
-
-bool is_under(const Lwm2mPath& base, const Lwm2mPath& p) {
-  const int d = base.depth();
-  return p.depth() >= d && truncate(p, d) == base;
 }
 
 void put_be(uint64_t v, size_t n, std::vector<uint8_t>* out) {
@@ -143,48 +86,6 @@ bool float_round_trips(double d) {
   return static_cast<double>(static_cast<float>(d)) == d;
 }
 
-bool is_valid_utf8(std::span<const uint8_t> s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const uint8_t c = s[i];
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= n) {
-      return false;
-    }
-    for (size_t k = 1; k <= n; ++k) {
-      const uint8_t cc = s[i + k];
-      if ((cc & 0xc0) != 0x80) {
-        return false;
-      }
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
 class TlvEncoder {
  public:
   TlvEncoder(const CodecContext& ctx, std::span<const Record> records, std::vector<uint8_t>* out)
@@ -201,7 +102,7 @@ class TlvEncoder {
     all.reserve(records_.size());
     for (size_t i = 0; i < records_.size(); ++i) {
       const Lwm2mPath& p = records_[i].path;
-      if (!is_under(base, p) || p.depth() < 3) {
+      if (!is_under(p, base) || p.depth() < 3) {
         return CodecResult::error(
             CoapCode::kInternalServerError,
             "record " + p.to_string() + " is not a resource under " + base.to_string());
@@ -477,7 +378,7 @@ class TlvDecoder {
   CodecResult entry(const TlvEntry& e, const Lwm2mPath& parent, const Lwm2mPath& base) {
     const int depth = parent.depth();
     const Lwm2mPath path = child(parent, e.id);
-    if (!is_under(base, path)) {
+    if (!is_under(path, base)) {
       return CodecResult::error(
           CoapCode::kBadRequest,
           "TLV entry " + path.to_string() + " is outside the target " + base.to_string());
@@ -555,15 +456,11 @@ class TlvDecoder {
                                   "no value type known for " + path.to_string());
       case ResourceType::kString:
       case ResourceType::kCoreLink: {
-        if (!is_valid_utf8(v)) {
+        const std::string_view text = as_text(v);
+        if (!is_valid_utf8(text)) {
           return bad("valid UTF-8");
         }
-        std::string s(v.begin(), v.end());
-        if (type == ResourceType::kString) {
-          result = std::move(s);
-        } else {
-          result = CoreLink{std::move(s)};
-        }
+        set_text(type, std::string(text), &result);
         break;
       }
       case ResourceType::kInteger:
@@ -576,12 +473,7 @@ class TlvDecoder {
         if (n < 8 && (v[0] & 0x80) != 0) {
           raw |= ~uint64_t{0} << (8 * n);
         }
-        const auto i = static_cast<int64_t>(raw);
-        if (type == ResourceType::kInteger) {
-          result = i;
-        } else {
-          result = TimeValue{i};
-        }
+        set_integer(type, static_cast<int64_t>(raw), &result);
         break;
       }
       case ResourceType::kUnsignedInteger:
@@ -635,22 +527,12 @@ class TlvDecoder {
 
 CodecResult encode_tlv(const CodecContext& ctx, std::span<const Record> records,
                        std::vector<uint8_t>* out) {
-  const size_t mark = out->size();
-  CodecResult r = TlvEncoder(ctx, records, out).run();
-  if (!r.ok()) {
-    out->resize(mark);
-  }
-  return r;
+  return all_or_nothing(out, [&] { return TlvEncoder(ctx, records, out).run(); });
 }
 
 CodecResult decode_tlv(const CodecContext& ctx, std::span<const uint8_t> in,
                        std::vector<Record>* out) {
-  const size_t mark = out->size();
-  CodecResult r = TlvDecoder(ctx, in, out).run();
-  if (!r.ok()) {
-    out->resize(mark);
-  }
-  return r;
+  return all_or_nothing(out, [&] { return TlvDecoder(ctx, in, out).run(); });
 }
 
 }  // namespace lwm2msim

@@ -11,27 +11,10 @@
 #include <vector>
 
 #include "sim/util/rng.h"
+#include "tests/unit/format_fixtures.h"
 
 namespace lwm2msim {
 namespace {
-
-std::vector<uint8_t> hex(std::string_view h) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
-
-std::string to_hex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : bytes) {
-    s += kDigits[b >> 4];
-    s += kDigits[b & 0xf];
-  }
-  return s;
-}
 
 // RFC 8949 diagnostic notation for integers, strings, containers, simple values and tags.
 // Floats are checked apart, their notation has too many spellings.

@@ -14,27 +14,10 @@
 #include "sim/format/cbor_codec.h"
 #include "sim/format/format.h"
 #include "sim/util/rng.h"
+#include "tests/unit/format_fixtures.h"
 
 namespace lwm2msim {
 namespace {
-
-std::vector<uint8_t> hex(std::string_view h) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
-
-std::string to_hex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : bytes) {
-    s += kDigits[b >> 4];
-    s += kDigits[b & 0xf];
-  }
-  return s;
-}
 
 Lwm2mPath path(std::string_view text) {
   Lwm2mPath p;
@@ -45,64 +28,6 @@ Lwm2mPath path(std::string_view text) {
 Lwm2mPath resource_of(Lwm2mPath p) {
   p.resource_instance = Lwm2mPath::kAbsent;
   return p;
-}
-
-// Resource types of the Device object (TS 1.1 appendix E.4) that the examples use.
-ResourceType device_type(const Lwm2mPath& p) {
-  if (p.object != 3 || p.resource == Lwm2mPath::kAbsent) {
-    return ResourceType::kNone;
-  }
-  switch (p.resource) {
-    case 0:
-    case 1:
-    case 2:
-    case 3:
-    case 14:
-    case 15:
-    case 16:
-      return ResourceType::kString;
-    case 6:
-    case 7:
-    case 8:
-    case 9:
-    case 10:
-    case 11:
-    case 21:
-      return ResourceType::kInteger;
-    case 13:
-      return ResourceType::kTime;
-    default:
-      return ResourceType::kNone;
-  }
-}
-
-CodecContext device_context(std::string_view base) {
-  CodecContext ctx;
-  ctx.base = path(base);
-  ctx.type_of = device_type;
-  return ctx;
-}
-
-// The Device instance of the TS Read examples (TS 1.1 section 7.4).
-std::vector<Record> device_records() {
-  return {
-      {path("/3/0/0"), std::string("Open Mobile Alliance")},
-      {path("/3/0/1"), std::string("Lightweight M2M Client")},
-      {path("/3/0/2"), std::string("345000123")},
-      {path("/3/0/3"), std::string("1.0")},
-      {path("/3/0/6/0"), int64_t{1}},
-      {path("/3/0/6/1"), int64_t{5}},
-      {path("/3/0/7/0"), int64_t{3800}},
-      {path("/3/0/7/1"), int64_t{5000}},
-      {path("/3/0/8/0"), int64_t{125}},
-      {path("/3/0/8/1"), int64_t{900}},
-      {path("/3/0/9"), int64_t{100}},
-      {path("/3/0/10"), int64_t{15}},
-      {path("/3/0/11/0"), int64_t{0}},
-      {path("/3/0/13"), TimeValue{1367491215}},
-      {path("/3/0/14"), std::string("+02:00")},
-      {path("/3/0/16"), std::string("U")},
-  };
 }
 
 // [{-2: "/3/0/", 0: "0", 3: "Open Mobile Alliance"}, {0: "1", 3: "Lightweight M2M Client"},
@@ -151,10 +76,22 @@ CodecResult encode_with(uint16_t format, const CodecContext& ctx, std::span<cons
                                                  : encode_lwm2m_cbor(ctx, in, out);
 }
 
+// Every payload (in hex) is a bad request that leaves the records already decoded alone.
+void expect_bad_requests(uint16_t format, const CodecContext& ctx,
+                         std::span<const std::string_view> cases) {
+  for (std::string_view h : cases) {
+    std::vector<Record> out = {{path("/9/9/9"), true}};
+    const CodecResult r = decode_with(format, ctx, hex(h), &out);
+    EXPECT_EQ(r.code, CoapCode::kBadRequest) << h;
+    EXPECT_FALSE(r.reason.empty()) << h;
+    EXPECT_EQ(out.size(), 1u) << h;
+  }
+}
+
 // ---- SenML CBOR ----------------------------------------------------------------------------
 
 TEST(FormatSenmlCbor, DeviceInstanceReadMatchesTheTsExample) {
-  const CodecContext ctx = device_context("/3/0");
+  const CodecContext ctx = device_context(path("/3/0"));
   const std::vector<Record> records = device_records();
   std::vector<uint8_t> out;
   ASSERT_TRUE(encode_senml_cbor(ctx, records, &out).ok());
@@ -175,7 +112,7 @@ TEST(FormatSenmlCbor, DeviceInstanceReadMatchesTheTsExample) {
 }
 
 TEST(FormatSenmlCbor, SingleResourceIsNamedByBaseNameAlone) {
-  const CodecContext ctx = device_context("/3/0/0");
+  const CodecContext ctx = device_context(path("/3/0/0"));
   const std::vector<Record> records = {{path("/3/0/0"), std::string("Open Mobile Alliance")}};
   std::vector<uint8_t> out;
   ASSERT_TRUE(encode_senml_cbor(ctx, records, &out).ok());
@@ -187,7 +124,7 @@ TEST(FormatSenmlCbor, SingleResourceIsNamedByBaseNameAlone) {
 }
 
 TEST(FormatSenmlCbor, BaseTimeGoesIntoTheFirstRecord) {
-  CodecContext ctx = device_context("/3/0/7");
+  CodecContext ctx = device_context(path("/3/0/7"));
   ctx.base_time = 1700000000;
   const std::vector<Record> records = {{path("/3/0/7/0"), int64_t{3800}},
                                        {path("/3/0/7/1"), int64_t{5000}}};
@@ -228,7 +165,7 @@ TEST(FormatSenmlCbor, NamesMayBeSplitAnyWay) {
   w.write_tag(1);
   w.write_uint(1367491215);
   std::vector<Record> decoded;
-  const CodecResult r = decode_senml_cbor(device_context("/3/0"), in, &decoded);
+  const CodecResult r = decode_senml_cbor(device_context(path("/3/0")), in, &decoded);
   ASSERT_TRUE(r.ok()) << r.reason;
   const std::vector<Record> want = {{path("/3/0/9"), int64_t{100}},
                                     {path("/3/0/6/0"), int64_t{1}},
@@ -298,7 +235,7 @@ TEST(FormatSenmlCbor, EveryValueLabel) {
 }
 
 TEST(FormatSenmlCbor, MalformedPayloadsAreBadRequests) {
-  const CodecContext ctx = device_context("/3/0");
+  const CodecContext ctx = device_context(path("/3/0"));
   const std::string_view cases[] = {
       "a0",                // not an array
       "8101",              // record is not a map
@@ -339,19 +276,13 @@ TEST(FormatSenmlCbor, MalformedPayloadsAreBadRequests) {
       "00662f332f302f39"
       "00662f332f302f39",  // n twice
   };
-  for (std::string_view h : cases) {
-    std::vector<Record> out = {{path("/9/9/9"), true}};
-    const CodecResult r = decode_senml_cbor(ctx, hex(h), &out);
-    EXPECT_EQ(r.code, CoapCode::kBadRequest) << h;
-    EXPECT_FALSE(r.reason.empty()) << h;
-    EXPECT_EQ(out.size(), 1u) << h;
-  }
+  expect_bad_requests(CoapContentFormat::kSenmlCbor, ctx, cases);
 }
 
 // ---- LwM2M CBOR ----------------------------------------------------------------------------
 
 TEST(FormatLwm2mCbor, DeviceInstanceReadMatchesTheTsExample) {
-  const CodecContext ctx = device_context("/3/0");
+  const CodecContext ctx = device_context(path("/3/0"));
   const std::vector<Record> records = device_records();
   std::vector<uint8_t> out;
   ASSERT_TRUE(encode_lwm2m_cbor(ctx, records, &out).ok());
@@ -371,7 +302,7 @@ TEST(FormatLwm2mCbor, DeviceInstanceReadMatchesTheTsExample) {
 }
 
 TEST(FormatLwm2mCbor, RecordOrderDoesNotMatter) {
-  const CodecContext ctx = device_context("/3/0");
+  const CodecContext ctx = device_context(path("/3/0"));
   std::vector<Record> records = device_records();
   std::reverse(records.begin(), records.end());
   std::vector<uint8_t> out;
@@ -404,7 +335,7 @@ TEST(FormatLwm2mCbor, BasePathBecomesTheOuterKey) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.base);
-    const CodecContext ctx = device_context(c.base);
+    const CodecContext ctx = device_context(path(c.base));
     std::vector<uint8_t> out;
     ASSERT_TRUE(encode_lwm2m_cbor(ctx, c.records, &out).ok());
     EXPECT_EQ(to_hex(out), c.hex);
@@ -420,7 +351,7 @@ TEST(FormatLwm2mCbor, KeysMaySplitPathsAnyWay) {
                                     {path("/3/0/6/0"), int64_t{1}},
                                     {path("/3/0/6/1"), int64_t{5}},
                                     {path("/3/0/13"), TimeValue{1367491215}}};
-  const CodecContext ctx = device_context("/3/0");
+  const CodecContext ctx = device_context(path("/3/0"));
 
   // {3: {_ 0: {9: 100, [6, 0]: 1, [6]: {1: 5}, 13: 1(1367491215)}}}
   std::vector<uint8_t> nested;
@@ -652,7 +583,7 @@ TEST(FormatLwm2mCbor, ResourceInstancesFallBackToTheResourceType) {
 }
 
 TEST(FormatLwm2mCbor, MalformedPayloadsAreBadRequests) {
-  const CodecContext ctx = device_context("/3/0");
+  const CodecContext ctx = device_context(path("/3/0"));
   const std::string_view cases[] = {
       "80",                            // not a map
       "a161330100",                    // text key
@@ -689,13 +620,7 @@ TEST(FormatLwm2mCbor, MalformedPayloadsAreBadRequests) {
       "a1820300a10d"
       "fb3ff8000000000000",  // fractional time
   };
-  for (std::string_view h : cases) {
-    std::vector<Record> out = {{path("/9/9/9"), true}};
-    const CodecResult r = decode_lwm2m_cbor(ctx, hex(h), &out);
-    EXPECT_EQ(r.code, CoapCode::kBadRequest) << h;
-    EXPECT_FALSE(r.reason.empty()) << h;
-    EXPECT_EQ(out.size(), 1u) << h;
-  }
+  expect_bad_requests(CoapContentFormat::kLwm2mCbor, ctx, cases);
 }
 
 // ---- both formats --------------------------------------------------------------------------
@@ -703,7 +628,7 @@ TEST(FormatLwm2mCbor, MalformedPayloadsAreBadRequests) {
 TEST(FormatCbor, EncodingRejectsRecordsItCannotRepresent) {
   for (uint16_t format : {CoapContentFormat::kSenmlCbor, CoapContentFormat::kLwm2mCbor}) {
     SCOPED_TRACE(format);
-    const CodecContext ctx = device_context("/3/0");
+    const CodecContext ctx = device_context(path("/3/0"));
     const std::vector<std::vector<Record>> cases = {
         {{path("/3/1/0"), std::string("x")}},
         {{path("/3/0/0"), std::string("\xc3")}},
@@ -718,7 +643,7 @@ TEST(FormatCbor, EncodingRejectsRecordsItCannotRepresent) {
   }
   // LwM2M CBOR has one map key per path.
   std::vector<uint8_t> out;
-  const CodecContext ctx = device_context("/3/0");
+  const CodecContext ctx = device_context(path("/3/0"));
   const std::vector<Record> dup = {{path("/3/0/9"), int64_t{1}}, {path("/3/0/9"), int64_t{2}}};
   EXPECT_FALSE(encode_lwm2m_cbor(ctx, dup, &out).ok());
   const std::vector<Record> nested = {{path("/3/0/6"), int64_t{1}}, {path("/3/0/6/0"), int64_t{2}}};
@@ -730,7 +655,7 @@ TEST(FormatCbor, EveryPrefixOfAnExampleIsABadRequest) {
   for (uint16_t format : {CoapContentFormat::kSenmlCbor, CoapContentFormat::kLwm2mCbor}) {
     const std::vector<uint8_t> full =
         hex(format == CoapContentFormat::kSenmlCbor ? kDeviceSenmlCbor : kDeviceLwm2mCbor);
-    const CodecContext ctx = device_context("/3/0");
+    const CodecContext ctx = device_context(path("/3/0"));
     for (size_t n = 0; n < full.size(); ++n) {
       std::vector<Record> out;
       const CodecResult r = decode_with(format, ctx, std::span<const uint8_t>(full).first(n), &out);
@@ -922,7 +847,7 @@ TEST(FormatCbor, RandomRecordSetsRoundTrip) {
 // for over-reads).
 TEST(FormatCbor, MutatedPayloadsNeverCrash) {
   Rng rng(0xbad);
-  const CodecContext ctx = device_context("/3/0");
+  const CodecContext ctx = device_context(path("/3/0"));
   for (uint16_t format : {CoapContentFormat::kSenmlCbor, CoapContentFormat::kLwm2mCbor}) {
     const std::vector<uint8_t> full =
         hex(format == CoapContentFormat::kSenmlCbor ? kDeviceSenmlCbor : kDeviceLwm2mCbor);

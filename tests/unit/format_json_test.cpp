@@ -10,84 +10,10 @@
 #include "sim/coap/coap.h"
 #include "sim/format/format.h"
 #include "sim/util/rng.h"
+#include "tests/unit/format_fixtures.h"
 
 namespace lwm2msim {
 namespace {
-
-constexpr uint32_t kNo = Lwm2mPath::kAbsent;
-
-Lwm2mPath path(uint32_t o, uint32_t i = kNo, uint32_t r = kNo, uint32_t ri = kNo) {
-  return Lwm2mPath{o, i, r, ri};
-}
-
-// Device object (3) resource types.
-ResourceType device_type(const Lwm2mPath& p) {
-  if (p.object != 3) {
-    return ResourceType::kNone;
-  }
-  switch (p.resource) {
-    case 0:
-    case 1:
-    case 2:
-    case 3:
-    case 14:
-    case 15:
-    case 16:
-      return ResourceType::kString;
-    case 6:
-    case 7:
-    case 8:
-    case 9:
-    case 10:
-    case 11:
-      return ResourceType::kInteger;
-    case 13:
-      return ResourceType::kTime;
-    default:
-      return ResourceType::kNone;
-  }
-}
-
-CodecContext device_context(const Lwm2mPath& base) {
-  CodecContext ctx;
-  ctx.base = base;
-  ctx.type_of = device_type;
-  ctx.is_multiple = [](const Lwm2mPath& p) {
-    return p.resource == 6 || p.resource == 7 || p.resource == 8 || p.resource == 11;
-  };
-  return ctx;
-}
-
-CodecContext typed_context(const Lwm2mPath& base, ResourceType type) {
-  CodecContext ctx;
-  ctx.base = base;
-  ctx.type_of = [type](const Lwm2mPath&) { return type; };
-  return ctx;
-}
-
-std::vector<Record> device_records() {
-  auto r = [](uint32_t res, Value v, uint32_t ri = kNo) {
-    return Record{path(3, 0, res, ri), std::move(v)};
-  };
-  return {
-      r(0, std::string("Open Mobile Alliance")),
-      r(1, std::string("Lightweight M2M Client")),
-      r(2, std::string("345000123")),
-      r(3, std::string("1.0")),
-      r(6, int64_t{1}, 0),
-      r(6, int64_t{5}, 1),
-      r(7, int64_t{3800}, 0),
-      r(7, int64_t{5000}, 1),
-      r(8, int64_t{125}, 0),
-      r(8, int64_t{900}, 1),
-      r(9, int64_t{100}),
-      r(10, int64_t{15}),
-      r(11, int64_t{0}, 0),
-      r(13, TimeValue{1367491215}),
-      r(14, std::string("+02:00")),
-      r(16, std::string("U")),
-  };
-}
 
 // The Read /3/0 examples of the TS (OMA JSON: TS 1.0 section 6.4.4, SenML JSON: TS 1.1 section
 // 7.4.5), as printed there with line breaks.
@@ -513,26 +439,6 @@ TEST(FormatJson, EncodeRefusesWhatJsonCannotCarry) {
   }
 }
 
-// Random object trees: resource id -> type is fixed per round.
-struct RandomModel {
-  std::map<uint32_t, ResourceType> types;
-  std::map<uint32_t, bool> multiple;
-
-  CodecContext context(const Lwm2mPath& base) const {
-    CodecContext ctx;
-    ctx.base = base;
-    ctx.type_of = [this](const Lwm2mPath& p) {
-      const auto it = types.find(p.resource);
-      return it == types.end() ? ResourceType::kNone : it->second;
-    };
-    ctx.is_multiple = [this](const Lwm2mPath& p) {
-      const auto it = multiple.find(p.resource);
-      return it != multiple.end() && it->second;
-    };
-    return ctx;
-  }
-};
-
 std::string random_string(Rng& rng) {
   static constexpr std::string_view kPieces[] = {"a",
                                                  "Z",
@@ -565,10 +471,6 @@ Value random_value(Rng& rng, ResourceType type) {
   switch (type) {
     case ResourceType::kString:
       return random_string(rng);
-    case ResourceType::kInteger:
-      return static_cast<int64_t>(rng.next()) >> rng.below(64);
-    case ResourceType::kUnsignedInteger:
-      return rng.next() >> rng.below(64);
     case ResourceType::kFloat: {
       if (rng.below(2) == 0) {
         return std::round(rng.uniform(-1e4, 1e4)) / 8;
@@ -580,22 +482,12 @@ Value random_value(Rng& rng, ResourceType type) {
       } while (!std::isfinite(d));
       return d;
     }
-    case ResourceType::kBoolean:
-      return rng.below(2) == 0;
-    case ResourceType::kOpaque: {
-      Opaque o;
-      o.bytes.resize(rng.below(40));
-      for (auto& b : o.bytes) {
-        b = static_cast<uint8_t>(rng.next());
-      }
-      return o;
-    }
-    case ResourceType::kTime:
-      return TimeValue{static_cast<int64_t>(rng.next()) >> rng.below(64)};
-    case ResourceType::kObjlnk:
-      return Objlnk{static_cast<uint16_t>(rng.next()), static_cast<uint16_t>(rng.next())};
-    default:
+    case ResourceType::kOpaque:
+      return random_opaque(rng, rng.below(40));
+    case ResourceType::kCoreLink:
       return CoreLink{"</" + std::to_string(rng.below(1000)) + ">;rt=\"x,y\""};
+    default:
+      return random_plain_value(rng, type);
   }
 }
 

@@ -9,27 +9,16 @@
 #include "sim/coap/coap.h"
 #include "sim/format/format.h"
 #include "sim/util/rng.h"
+#include "tests/unit/format_fixtures.h"
 
 namespace lwm2msim {
 namespace {
-
-Lwm2mPath path(uint32_t o, uint32_t i, uint32_t r, uint32_t ri = Lwm2mPath::kAbsent) {
-  return Lwm2mPath{o, i, r, ri};
-}
-
-CodecContext context(const Lwm2mPath& base, ResourceType type, bool multiple = false) {
-  CodecContext ctx;
-  ctx.base = base;
-  ctx.type_of = [type](const Lwm2mPath&) { return type; };
-  ctx.is_multiple = [multiple](const Lwm2mPath&) { return multiple; };
-  return ctx;
-}
 
 std::string encode_ok(const Value& v) {
   const Lwm2mPath p = path(3, 0, 1);
   std::vector<Record> records{{p, v}};
   std::vector<uint8_t> out;
-  const CodecResult r = encode_text(context(p, ResourceType::kNone), records, &out);
+  const CodecResult r = encode_text(typed_context(p, ResourceType::kNone), records, &out);
   EXPECT_TRUE(r.ok()) << r.reason;
   return std::string(out.begin(), out.end());
 }
@@ -37,7 +26,7 @@ std::string encode_ok(const Value& v) {
 CodecResult decode(std::string_view text, ResourceType type, std::vector<Record>* out,
                    const Lwm2mPath& base = path(3, 0, 1)) {
   const auto* data = reinterpret_cast<const uint8_t*>(text.data());
-  return decode_text(context(base, type), std::span<const uint8_t>(data, text.size()), out);
+  return decode_text(typed_context(base, type), std::span<const uint8_t>(data, text.size()), out);
 }
 
 Value decode_ok(std::string_view text, ResourceType type) {
@@ -95,7 +84,7 @@ TEST(FormatText, EncodeRefusesWhatPlainTextCannotCarry) {
     EXPECT_FALSE(r.reason.empty());
     return r.code;
   };
-  const CodecContext ctx = context(p, ResourceType::kNone);
+  const CodecContext ctx = typed_context(p, ResourceType::kNone);
   EXPECT_EQ(code(ctx, {{p, Opaque{{1, 2}}}}), CoapCode::kNotAcceptable);
   EXPECT_EQ(code(ctx, {{p, std::numeric_limits<double>::infinity()}}), CoapCode::kNotAcceptable);
   EXPECT_EQ(code(ctx, {{p, std::nan("")}}), CoapCode::kNotAcceptable);
@@ -103,11 +92,11 @@ TEST(FormatText, EncodeRefusesWhatPlainTextCannotCarry) {
   EXPECT_EQ(code(ctx, {}), CoapCode::kNotAcceptable);
   EXPECT_EQ(code(ctx, {{p, int64_t{1}}, {p, int64_t{2}}}), CoapCode::kNotAcceptable);
   // An instance or object, or a multiple resource, is more than one value.
-  EXPECT_EQ(code(context(Lwm2mPath{3, 0}, ResourceType::kNone), {{p, int64_t{1}}}),
+  EXPECT_EQ(code(typed_context(Lwm2mPath{3, 0}, ResourceType::kNone), {{p, int64_t{1}}}),
             CoapCode::kNotAcceptable);
-  EXPECT_EQ(
-      code(context(path(3, 0, 6), ResourceType::kInteger, true), {{path(3, 0, 6, 0), int64_t{1}}}),
-      CoapCode::kNotAcceptable);
+  EXPECT_EQ(code(typed_context(path(3, 0, 6), ResourceType::kInteger, true),
+                 {{path(3, 0, 6, 0), int64_t{1}}}),
+            CoapCode::kNotAcceptable);
   // A record that is not the target is the caller's bug.
   EXPECT_EQ(code(ctx, {{path(3, 0, 2), int64_t{1}}}), CoapCode::kInternalServerError);
   EXPECT_TRUE(out.empty());
@@ -117,10 +106,10 @@ TEST(FormatText, ResourceInstancesAreSingleValues) {
   const Lwm2mPath p = path(3, 0, 6, 1);
   std::vector<Record> records{{p, int64_t{5}}};
   std::vector<uint8_t> out;
-  ASSERT_TRUE(encode_text(context(p, ResourceType::kInteger, true), records, &out).ok());
+  ASSERT_TRUE(encode_text(typed_context(p, ResourceType::kInteger, true), records, &out).ok());
   EXPECT_EQ(std::string(out.begin(), out.end()), "5");
   std::vector<Record> decoded;
-  ASSERT_TRUE(decode_text(context(p, ResourceType::kInteger, true), out, &decoded).ok());
+  ASSERT_TRUE(decode_text(typed_context(p, ResourceType::kInteger, true), out, &decoded).ok());
   EXPECT_EQ(decoded, records);
 }
 
@@ -196,7 +185,7 @@ TEST(FormatText, DecodeRejectsTargetsPlainTextCannotWrite) {
   EXPECT_EQ(decode_error("AQI=", ResourceType::kOpaque), CoapCode::kUnsupportedContentFormat);
   r = decode("1", ResourceType::kInteger, &out, Lwm2mPath{3, 0});
   EXPECT_EQ(r.code, CoapCode::kUnsupportedContentFormat);
-  r = decode_text(context(path(3, 0, 6), ResourceType::kInteger, true), {}, &out);
+  r = decode_text(typed_context(path(3, 0, 6), ResourceType::kInteger, true), {}, &out);
   EXPECT_EQ(r.code, CoapCode::kUnsupportedContentFormat);
   EXPECT_TRUE(out.empty());
 }
@@ -206,29 +195,31 @@ TEST(FormatOpaque, CarriesOnlyOpaqueResources) {
   const std::vector<uint8_t> bytes{0x00, 0xff, 0x10, 0x80};
   std::vector<Record> records{{p, Opaque{bytes}}};
   std::vector<uint8_t> out;
-  ASSERT_TRUE(encode_opaque(context(p, ResourceType::kOpaque), records, &out).ok());
+  ASSERT_TRUE(encode_opaque(typed_context(p, ResourceType::kOpaque), records, &out).ok());
   EXPECT_EQ(out, bytes);
   std::vector<Record> decoded;
-  ASSERT_TRUE(decode_opaque(context(p, ResourceType::kOpaque), out, &decoded).ok());
+  ASSERT_TRUE(decode_opaque(typed_context(p, ResourceType::kOpaque), out, &decoded).ok());
   EXPECT_EQ(decoded, records);
   decoded.clear();
-  ASSERT_TRUE(decode_opaque(context(p, ResourceType::kOpaque), {}, &decoded).ok());
+  ASSERT_TRUE(decode_opaque(typed_context(p, ResourceType::kOpaque), {}, &decoded).ok());
   EXPECT_EQ(decoded, (std::vector<Record>{{p, Opaque{}}}));
 
   out.clear();
   std::vector<Record> text{{p, std::string("x")}};
-  EXPECT_EQ(encode_opaque(context(p, ResourceType::kString), text, &out).code,
+  EXPECT_EQ(encode_opaque(typed_context(p, ResourceType::kString), text, &out).code,
             CoapCode::kNotAcceptable);
-  EXPECT_EQ(encode_opaque(context(Lwm2mPath{5, 0}, ResourceType::kOpaque), records, &out).code,
-            CoapCode::kNotAcceptable);
+  EXPECT_EQ(
+      encode_opaque(typed_context(Lwm2mPath{5, 0}, ResourceType::kOpaque), records, &out).code,
+      CoapCode::kNotAcceptable);
   EXPECT_TRUE(out.empty());
   decoded.clear();
-  EXPECT_EQ(decode_opaque(context(p, ResourceType::kString), bytes, &decoded).code,
+  EXPECT_EQ(decode_opaque(typed_context(p, ResourceType::kString), bytes, &decoded).code,
             CoapCode::kUnsupportedContentFormat);
-  EXPECT_EQ(decode_opaque(context(p, ResourceType::kNone), bytes, &decoded).code,
+  EXPECT_EQ(decode_opaque(typed_context(p, ResourceType::kNone), bytes, &decoded).code,
             CoapCode::kUnsupportedContentFormat);
-  EXPECT_EQ(decode_opaque(context(Lwm2mPath{5, 0}, ResourceType::kOpaque), bytes, &decoded).code,
-            CoapCode::kUnsupportedContentFormat);
+  EXPECT_EQ(
+      decode_opaque(typed_context(Lwm2mPath{5, 0}, ResourceType::kOpaque), bytes, &decoded).code,
+      CoapCode::kUnsupportedContentFormat);
   EXPECT_TRUE(decoded.empty());
 }
 
@@ -283,13 +274,20 @@ Value random_text_value(Rng& rng, ResourceType* type) {
   }
 }
 
+// One random value at a Temperature resource, and a context typed to match.
+std::vector<Record> random_text_record(Rng& rng, CodecContext* ctx) {
+  const Lwm2mPath p = path(3303, 2, 5700);
+  ResourceType type = ResourceType::kNone;
+  std::vector<Record> records{{p, random_text_value(rng, &type)}};
+  *ctx = typed_context(p, type);
+  return records;
+}
+
 TEST(FormatText, RandomValuesRoundTrip) {
   Rng rng(20240601);
-  const Lwm2mPath p = path(3303, 2, 5700);
   for (int i = 0; i < 2000; ++i) {
-    ResourceType type = ResourceType::kNone;
-    std::vector<Record> records{{p, random_text_value(rng, &type)}};
-    const CodecContext ctx = context(p, type);
+    CodecContext ctx;
+    const std::vector<Record> records = random_text_record(rng, &ctx);
     std::vector<uint8_t> bytes;
     const CodecResult e = encode_text(ctx, records, &bytes);
     ASSERT_TRUE(e.ok()) << e.reason;
@@ -302,11 +300,9 @@ TEST(FormatText, RandomValuesRoundTrip) {
 
 TEST(FormatText, EveryPrefixDecodesOrFailsCleanly) {
   Rng rng(7);
-  const Lwm2mPath p = path(3303, 2, 5700);
   for (int i = 0; i < 300; ++i) {
-    ResourceType type = ResourceType::kNone;
-    std::vector<Record> records{{p, random_text_value(rng, &type)}};
-    const CodecContext ctx = context(p, type);
+    CodecContext ctx;
+    const std::vector<Record> records = random_text_record(rng, &ctx);
     std::vector<uint8_t> bytes;
     ASSERT_TRUE(encode_text(ctx, records, &bytes).ok());
     for (size_t n = 0; n <= bytes.size(); ++n) {

@@ -10,84 +10,28 @@
 #include "sim/coap/coap.h"
 #include "sim/format/format.h"
 #include "sim/util/rng.h"
+#include "tests/unit/format_fixtures.h"
 
 namespace lwm2msim {
 namespace {
 
-constexpr uint32_t kNo = Lwm2mPath::kAbsent;
-
-Lwm2mPath path(uint32_t o, uint32_t i = kNo, uint32_t r = kNo, uint32_t ri = kNo) {
-  return Lwm2mPath{o, i, r, ri};
-}
-
 // Device (3) and Access Control (2) resource types, as their object definitions give them.
 ResourceType model_type(const Lwm2mPath& p) {
-  if (p.object == 3) {
-    switch (p.resource) {
-      case 0:
-      case 1:
-      case 2:
-      case 3:
-      case 14:
-      case 15:
-      case 16:
-        return ResourceType::kString;
-      case 6:
-      case 7:
-      case 8:
-      case 9:
-      case 10:
-      case 11:
-        return ResourceType::kInteger;
-      case 13:
-        return ResourceType::kTime;
-      default:
-        return ResourceType::kNone;
-    }
-  }
   if (p.object == 2 && p.resource <= 3) {
     return ResourceType::kInteger;
   }
-  return ResourceType::kNone;
+  return device_type(p);
 }
 
 bool model_multiple(const Lwm2mPath& p) {
-  if (p.object == 3) {
-    return p.resource == 6 || p.resource == 7 || p.resource == 8 || p.resource == 11;
-  }
-  return p.object == 2 && p.resource == 2;
+  return (p.object == 2 && p.resource == 2) || device_multiple(p);
 }
 
 CodecContext model_context(const Lwm2mPath& base) {
-  CodecContext ctx;
-  ctx.base = base;
+  CodecContext ctx = device_context(base);
   ctx.type_of = model_type;
   ctx.is_multiple = model_multiple;
   return ctx;
-}
-
-std::vector<Record> device_records() {
-  auto r = [](uint32_t res, Value v, uint32_t ri = kNo) {
-    return Record{path(3, 0, res, ri), std::move(v)};
-  };
-  return {
-      r(0, std::string("Open Mobile Alliance")),
-      r(1, std::string("Lightweight M2M Client")),
-      r(2, std::string("345000123")),
-      r(3, std::string("1.0")),
-      r(6, int64_t{1}, 0),
-      r(6, int64_t{5}, 1),
-      r(7, int64_t{3800}, 0),
-      r(7, int64_t{5000}, 1),
-      r(8, int64_t{125}, 0),
-      r(8, int64_t{900}, 1),
-      r(9, int64_t{100}),
-      r(10, int64_t{15}),
-      r(11, int64_t{0}, 0),
-      r(13, TimeValue{1367491215}),
-      r(14, std::string("+02:00")),
-      r(16, std::string("U")),
-  };
 }
 
 // LwM2M TS 1.1 section 7.4.3.2, Read on the single instance /3/0 of the Device object.
@@ -390,26 +334,6 @@ TEST(FormatTlv, GroupsScatteredRecordsByInstanceAndResource) {
   EXPECT_EQ(decode_ok(ctx, encode_ok(ctx, scattered)), grouped);
 }
 
-// Random object trees: resource id -> type and multiplicity are fixed per object.
-struct RandomModel {
-  std::map<uint32_t, ResourceType> types;
-  std::map<uint32_t, bool> multiple;
-
-  CodecContext context(const Lwm2mPath& base) const {
-    CodecContext ctx;
-    ctx.base = base;
-    ctx.type_of = [this](const Lwm2mPath& p) {
-      const auto it = types.find(p.resource);
-      return it == types.end() ? ResourceType::kNone : it->second;
-    };
-    ctx.is_multiple = [this](const Lwm2mPath& p) {
-      const auto it = multiple.find(p.resource);
-      return it != multiple.end() && it->second;
-    };
-    return ctx;
-  }
-};
-
 Value random_value(Rng& rng, ResourceType type) {
   switch (type) {
     case ResourceType::kString: {
@@ -419,10 +343,6 @@ Value random_value(Rng& rng, ResourceType type) {
       }
       return s;
     }
-    case ResourceType::kInteger:
-      return static_cast<int64_t>(rng.next()) >> rng.below(64);
-    case ResourceType::kUnsignedInteger:
-      return rng.next() >> rng.below(64);
     case ResourceType::kFloat: {
       if (rng.below(2) == 0) {
         return static_cast<double>(static_cast<float>(rng.uniform(-1000, 1000)));
@@ -434,22 +354,12 @@ Value random_value(Rng& rng, ResourceType type) {
       } while (std::isnan(d));
       return d;
     }
-    case ResourceType::kBoolean:
-      return rng.below(2) == 0;
-    case ResourceType::kOpaque: {
-      Opaque o;
-      o.bytes.resize(rng.below(rng.below(8) == 0 ? 70000 : 40));
-      for (auto& b : o.bytes) {
-        b = static_cast<uint8_t>(rng.next());
-      }
-      return o;
-    }
-    case ResourceType::kTime:
-      return TimeValue{static_cast<int64_t>(rng.next()) >> rng.below(64)};
-    case ResourceType::kObjlnk:
-      return Objlnk{static_cast<uint16_t>(rng.next()), static_cast<uint16_t>(rng.next())};
-    default:
+    case ResourceType::kOpaque:
+      return random_opaque(rng, rng.below(rng.below(8) == 0 ? 70000 : 40));
+    case ResourceType::kCoreLink:
       return CoreLink{"</" + std::to_string(rng.below(1000)) + ">;ct=40"};
+    default:
+      return random_plain_value(rng, type);
   }
 }
 
