@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -18,7 +19,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -194,12 +194,21 @@ uint16_t metrics_port(ChildProcess& run) {
     return 0;
   }
   const std::string first = run.err().substr(0, run.err().find('\n'));
-  static const std::regex kLine(R"(metrics on http://127\.0\.0\.1:(\d+)/metrics)");
-  std::smatch m;
-  if (!std::regex_search(first, m, kLine)) {
+  constexpr std::string_view kPrefix = "metrics on http://127.0.0.1:";
+  const size_t at = first.find(kPrefix);
+  if (at == std::string::npos) {
     return 0;
   }
-  const int port = std::stoi(m[1].str());
+  const size_t begin = at + kPrefix.size();
+  const size_t end = first.find("/metrics", begin);
+  if (end == std::string::npos || end == begin) {
+    return 0;
+  }
+  uint32_t port = 0;
+  const auto [ptr, ec] = std::from_chars(first.data() + begin, first.data() + end, port);
+  if (ec != std::errc() || ptr != first.data() + end) {
+    return 0;
+  }
   return port > 0 && port < 65536 ? static_cast<uint16_t>(port) : 0;
 }
 
