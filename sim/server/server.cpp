@@ -26,14 +26,6 @@ constexpr TimeUs kExpirySweepUs = kUsPerSec;  // how often lifetimes are checked
 constexpr uint32_t kDefaultLifetime = 86400;  // LwM2M TS: lt defaults to 86400 s
 constexpr size_t kMaxReadsPerTick = 20000;    // beyond this a stalled thread skips, and counts
 
-bool parse_u32(std::string_view text, uint32_t* out) {
-  if (text.empty()) {
-    return false;
-  }
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && ptr == text.data() + text.size();
-}
-
 std::span<const uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }

@@ -4,8 +4,6 @@
 #include <charconv>
 
 namespace lwm2msim {
-namespace {
-
 bool parse_u32(std::string_view text, uint32_t* out) {
   if (text.empty()) {
     return false;
@@ -14,6 +12,8 @@ bool parse_u32(std::string_view text, uint32_t* out) {
   auto [ptr, ec] = std::from_chars(text.data(), end, *out);
   return ec == std::errc() && ptr == end;
 }
+
+namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') {

@@ -17,6 +17,8 @@ struct Endpoint4 {
   friend bool operator==(const Endpoint4&, const Endpoint4&) = default;
 };
 
+// Parses a whole decimal string into *out; false on anything else (sign, spaces, overflow).
+bool parse_u32(std::string_view text, uint32_t* out);
 // Parses "a.b.c.d" into host order; false on anything else.
 bool parse_ipv4(std::string_view text, uint32_t* ip);
 std::string ipv4_to_string(uint32_t ip);
