@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "sim/cli/cli.h"
+#include "sim/dm/data_model.h"
+#include "sim/profile/profile.h"
 
 namespace lwm2msim {
 namespace {
@@ -44,6 +46,8 @@ struct ServerArgs {
   std::vector<std::string> read_paths{"/3/0/0", "/3/0/9", "/3/0/13"};
   double observe_fraction = 0;
   std::string observe_path = "/3/0/13";
+  double exercise = 0;
+  double exercise_rate = 2000;
 };
 
 void add_server_options(CLI::App& app, ServerArgs& a, const std::string& prefix) {
@@ -57,12 +61,21 @@ void add_server_options(CLI::App& app, ServerArgs& a, const std::string& prefix)
                  "Fraction of clients the server observes after they register")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option(prefix + "observe-path", a.observe_path, "Path the server observes");
+  app.add_option(prefix + "exercise", a.exercise,
+                 "Fraction of newly registered clients the server walks through every LwM2M "
+                 "operation, checking each answer")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option(prefix + "exercise-rate", a.exercise_rate,
+                 "Exercise walks started per second at most (0: no cap)")
+      ->check(CLI::Range(0.0, 1e7));
 }
 
 std::string apply_server_args(const ServerArgs& a, ServerConfig* c) {
   c->threads = a.threads;
   c->read_rate = a.read_rate;
   c->observe_fraction = a.observe_fraction;
+  c->exercise_fraction = a.exercise;
+  c->exercise_rate = a.exercise_rate;
   if (std::string e = parse_paths(a.read_paths, &c->read_paths); !e.empty()) {
     return e;
   }
@@ -104,11 +117,16 @@ int cli_main(int argc, char** argv) {
   double random_factor = 1.5;
   uint32_t max_retransmit = 4;
   std::string stop_timeout = "15s";
-  std::string notify_period = "10s";
+  std::string profile_path;
+  std::string models_dir;
+  uint32_t notify_con_every = 0;
+  std::string sample_period = "1s";
+  std::string reboot_delay = "5s";
   bool socket_per_client = false;
   ServerArgs run_server_args;
   run_server_args.read_rate = 50;
   run_server_args.observe_fraction = 0.1;
+  run_server_args.exercise = 1.0;
   run->add_option("--server", ro.server_uri,
                   "LwM2M server URI, coap://HOST:PORT (default: built-in, in-process)");
   run->add_option("--clients,-n", clients, "Number of virtual clients")
@@ -127,8 +145,14 @@ int cli_main(int argc, char** argv) {
   run->add_option("--endpoint-pattern", pattern,
                   "Endpoint names, with one %d for the client index");
   run->add_option("--seed", seed, "Seed for every random choice of the run");
-  run->add_option("--lifetime", lifetime, "Registration lifetime in seconds")
-      ->check(CLI::Range(1u, 0x7fffffffu));
+  CLI::Option* lifetime_option =
+      run->add_option("--lifetime", lifetime,
+                      "Registration lifetime in seconds (default: the profile's /1/0/1, else 300)")
+          ->check(CLI::Range(1u, 0x7fffffffu));
+  run->add_option("--profile,-p", profile_path,
+                  "Device profile (YAML, see profiles/); default: a built-in generic sensor");
+  run->add_option("--models", models_dir,
+                  "Directory of OMA DDF XML object definitions to add to the built-in ones");
   run->add_option("--update-margin", update_margin,
                   "Send Updates this long before the lifetime ends (0: 10%)")
       ->check(duration);
@@ -141,8 +165,13 @@ int cli_main(int argc, char** argv) {
       ->check(CLI::Range(0, 20));
   run->add_option("--stop-timeout", stop_timeout, "Bound on de-registering the fleet at the end")
       ->check(duration);
-  run->add_option("--notify-period", notify_period,
-                  "Period of notifications for observed resources")
+  run->add_option("--notify-con-every", notify_con_every,
+                  "Every Nth notification is CON (0: all NON, 1: all CON)");
+  run->add_option("--sample-period", sample_period,
+                  "How often observed values are checked for change (epmin/epmax override it)")
+      ->check(duration);
+  run->add_option("--reboot-delay", reboot_delay,
+                  "After Execute /3/0/4 a client registers again this much later")
       ->check(duration);
   add_server_options(*run, run_server_args, "--server-");
   std::string metrics = "127.0.0.1:9464";
@@ -189,7 +218,28 @@ int cli_main(int argc, char** argv) {
     f.seed = seed;
     f.socket_per_client = socket_per_client;
     f.stop_timeout = duration_of(stop_timeout);
-    f.notify_period = std::max<TimeUs>(duration_of(notify_period), kUsPerMs);
+    f.notify_con_every = notify_con_every;
+    f.sample_period = std::max<TimeUs>(duration_of(sample_period), kUsPerMs);
+    f.reboot_delay = duration_of(reboot_delay);
+    ObjectRegistry registry = ObjectRegistry::builtin();
+    if (!models_dir.empty()) {
+      if (std::string e = registry.load_directory(models_dir); !e.empty()) {
+        return fail("--models " + models_dir + ":\n" + e);
+      }
+    }
+    if (profile_path.empty()) {
+      f.profile = builtin_profile(registry);
+    } else {
+      auto profile = std::make_shared<Profile>();
+      if (std::string e = load_profile(profile_path, registry, profile.get()); !e.empty()) {
+        return fail("--profile " + profile_path + ":\n" + e);
+      }
+      f.profile = std::move(profile);
+    }
+    if (lifetime_option->count() == 0) {
+      const uint32_t from_profile = DataModel(f.profile, 0, 0).profile_lifetime();
+      lifetime = from_profile != 0 ? from_profile : lifetime;
+    }
     if (std::string e = AddressPlan::parse(local_addrs, &f.local_addrs); !e.empty()) {
       return fail("--local-addrs: " + e);
     }
@@ -208,8 +258,6 @@ int cli_main(int argc, char** argv) {
     }
     f.client.coap.ack_random_factor = random_factor;
     f.client.coap.max_retransmit = max_retransmit;
-    const std::vector<Lwm2mPath> instances{{1, 0}, {3, 0}};
-    f.client.links = registration_links(instances);
     ro.duration = duration_of(duration_text);
     ro.metrics_address = metrics == "off" ? std::string() : metrics;
     if (Endpoint4 ep; !ro.metrics_address.empty() && !parse_endpoint(ro.metrics_address, &ep)) {

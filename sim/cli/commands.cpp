@@ -234,6 +234,8 @@ int run_fleet(const RunOptions& options) {
     return static_cast<int>(ExitCode::kBadInput);
   }
 
+  effective.fleet.server_uri = "coap://" + effective.fleet.client.server.to_string();
+  effective.fleet.unix_epoch_s = static_cast<int64_t>(std::time(nullptr));
   Fleet fleet(effective.fleet);
   if (std::string e = fleet.prepare(); !e.empty()) {
     std::fprintf(stderr, "lwm2m-sim: %s\n", e.c_str());

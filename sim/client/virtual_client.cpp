@@ -34,8 +34,8 @@ std::string_view to_string(ClientState s) {
   return "unknown";
 }
 
-TimeUs ClientConfig::update_interval() const {
-  const TimeUs lifetime = TimeUs{lifetime_s} * kUsPerSec;
+TimeUs ClientConfig::update_interval(uint32_t lifetime_seconds) const {
+  const TimeUs lifetime = TimeUs{lifetime_seconds} * kUsPerSec;
   const TimeUs margin = update_margin != 0 ? update_margin : lifetime / 10;
   return lifetime > margin ? std::max<TimeUs>(lifetime - margin, kUsPerSec) : kUsPerSec;
 }
@@ -127,15 +127,17 @@ void VirtualClient::transmit(ClientEnv& env, uint32_t id) {
       std::array<char, 64> name;
       RegistrationParams p;
       p.endpoint = cfg.endpoint_pattern.format(env.global_index(id), name);
-      p.lifetime_s = cfg.lifetime_s;
+      p.lifetime_s = env.lifetime(id);
       p.version = cfg.version;
       p.binding = cfg.binding;
-      p.links = cfg.links;
+      p.links = env.links(id);
       msg = build_register(buf, pending_mid_, token, p);
       break;
     }
     case ClientState::kUpdating:
-      msg = build_update(buf, pending_mid_, token, location_, 0, {});
+      msg = build_update(buf, pending_mid_, token, location_,
+                         (flags_ & kLifetimeChanged) != 0 ? env.lifetime(id) : 0,
+                         (flags_ & kLinksChanged) != 0 ? env.links(id) : std::string_view{});
       break;
     case ClientState::kDeregistering:
       msg = build_deregister(buf, pending_mid_, token, location_);
@@ -224,6 +226,8 @@ void VirtualClient::exchange_done(ClientEnv& env, uint32_t id, const CoapMessage
         return;
       }
       location_.assign(loc);
+      // A Register carries everything an Update would have.
+      flags_ &= static_cast<uint8_t>(~(kUpdateWanted | kLifetimeChanged | kLinksChanged));
       stats.register_ok.add();
       stats.register_latency.record(now - due_at_);
       stats.register_rtt.record(now - sent_at_);
@@ -241,6 +245,7 @@ void VirtualClient::exchange_done(ClientEnv& env, uint32_t id, const CoapMessage
         stats.update_latency.record(now - due_at_);
         stats.update_rtt.record(now - sent_at_);
         failures_ = 0;
+        flags_ &= static_cast<uint8_t>(~(kLifetimeChanged | kLinksChanged));
         if ((flags_ & kStopRequested) != 0) {
           begin_deregister(env, id, now);
           return;
@@ -306,7 +311,48 @@ void VirtualClient::exchange_failed(ClientEnv& env, uint32_t id, bool timed_out)
 
 void VirtualClient::enter_registered(ClientEnv& env, uint32_t id) {
   set_state(env, id, ClientState::kRegistered);
-  env.schedule(id, env.now() + env.config().update_interval());
+  if ((flags_ & kUpdateWanted) != 0) {
+    flags_ &= static_cast<uint8_t>(~kUpdateWanted);
+    begin_exchange(env, id, ClientState::kUpdating, env.now());
+    return;
+  }
+  env.schedule(id, env.now() + env.config().update_interval(env.lifetime(id)));
+}
+
+void VirtualClient::request_update(ClientEnv& env, uint32_t id, bool lifetime_changed,
+                                   bool links_changed) {
+  if (lifetime_changed) {
+    flags_ |= kLifetimeChanged;
+  }
+  if (links_changed) {
+    flags_ |= kLinksChanged;
+  }
+  if ((flags_ & kStopRequested) != 0) {
+    return;
+  }
+  switch (state_) {
+    case ClientState::kRegistered:
+      begin_exchange(env, id, ClientState::kUpdating, env.now());
+      return;
+    case ClientState::kUpdating:
+      flags_ |= kUpdateWanted;
+      return;
+    default:
+      // A Register (pending or after backoff) announces the current lifetime and links anyway.
+      return;
+  }
+}
+
+void VirtualClient::reboot(ClientEnv& env, uint32_t id, TimeUs due) {
+  if (state_ == ClientState::kStopped || (flags_ & kStopRequested) != 0) {
+    return;
+  }
+  flags_ &= static_cast<uint8_t>(
+      ~(kAwaitingSeparate | kUpdateWanted | kLifetimeChanged | kLinksChanged));
+  location_.clear();
+  failures_ = 0;
+  set_state(env, id, ClientState::kIdle);
+  env.schedule(id, due);
 }
 
 void VirtualClient::enter_backoff(ClientEnv& env, uint32_t id) {

@@ -37,7 +37,6 @@ struct ClientConfig {
   TimeUs update_margin = 0;
   Lwm2mVersion version = Lwm2mVersion::k1_1;
   std::string binding = "U";
-  std::string links;  // registration payload (registration_links())
   CoapTransmissionParams coap;
   // How long to wait for a separate response after an empty ACK.
   TimeUs separate_response_timeout = 30 * kUsPerSec;
@@ -46,7 +45,8 @@ struct ClientConfig {
   TimeUs backoff_base = 1 * kUsPerSec;
   TimeUs backoff_max = 60 * kUsPerSec;
 
-  TimeUs update_interval() const;
+  // When the next Update is due after a successful exchange, for a lifetime in seconds.
+  TimeUs update_interval(uint32_t lifetime_seconds) const;
 };
 
 // Per-worker statistics of client-initiated exchanges. Single writer (the worker thread).
@@ -84,6 +84,10 @@ class ClientEnv {
   virtual ClientStats& stats() = 0;
   // Fleet-wide index of the worker-local client id (for its endpoint name).
   virtual uint64_t global_index(uint32_t client) const = 0;
+  // The client's lifetime (a server may have written /1/x/1) and its registration links (its
+  // data model's instances); the view lives until the next call.
+  virtual uint32_t lifetime(uint32_t client) const = 0;
+  virtual std::string_view links(uint32_t client) = 0;
   virtual void send(uint32_t client, std::span<const uint8_t> datagram) = 0;
   virtual void schedule(uint32_t client, TimeUs due) = 0;
   virtual void cancel_timer(uint32_t client) = 0;
@@ -102,6 +106,12 @@ class VirtualClient {
   void stop(ClientEnv& env, uint32_t id);
   // Drops every exchange without telling the server (power loss); the client ends Stopped.
   void abandon(ClientEnv& env, uint32_t id);
+  // An Update is needed now (Registration Update Trigger, a new lifetime, changed instances);
+  // it carries lt= and the links when those changed. Waits for a pending exchange to finish.
+  void request_update(ClientEnv& env, uint32_t id, bool lifetime_changed, bool links_changed);
+  // Reboot: drops the pending exchange and the registration without a word to the server and
+  // registers again at `due`, as a device that restarts does.
+  void reboot(ClientEnv& env, uint32_t id, TimeUs due);
 
   ClientState state() const { return state_; }
   std::string_view location() const { return location_; }
@@ -114,6 +124,9 @@ class VirtualClient {
     kStopRequested = 1,
     kAwaitingSeparate = 2,
     kSeeded = 4,
+    kUpdateWanted = 8,     // an Update is due as soon as the pending exchange completes
+    kLifetimeChanged = 16,  // the next Update carries lt=
+    kLinksChanged = 32,     // the next Update carries the object links
   };
 
   void set_state(ClientEnv& env, uint32_t id, ClientState next);

@@ -60,7 +60,11 @@ size_t response_code_slot(uint8_t code) {
   return kResponseCodes.size();
 }
 
-Fleet::Fleet(FleetConfig config) : config_(std::move(config)) {}
+Fleet::Fleet(FleetConfig config) : config_(std::move(config)) {
+  if (!config_.profile) {
+    config_.profile = builtin_profile(ObjectRegistry::builtin());
+  }
+}
 
 Fleet::~Fleet() {
   for (auto& w : workers_) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/client/virtual_client.h"
+#include "sim/profile/profile.h"
 #include "sim/stats/histogram.h"
 #include "sim/transport/udp_transport.h"
 #include "sim/util/address_plan.h"
@@ -28,8 +29,18 @@ struct FleetConfig {
   // Stop: de-registrations started per second, and the bound on the whole stop.
   double stop_rate = 20000;
   TimeUs stop_timeout = 15 * kUsPerSec;
-  // Period of notifications for observations the server makes (until Write-Attributes lands).
-  TimeUs notify_period = 10 * kUsPerSec;
+  // The device every client is (shared, immutable). Required.
+  std::shared_ptr<const Profile> profile;
+  // The server URI clients report in /0/x/0.
+  std::string server_uri;
+  // Unix time at the simulation epoch (generators follow the UTC clock from it).
+  int64_t unix_epoch_s = 0;
+  // Notifications: every Nth is CON (0: all NON, 1: all CON), unless a 1.2 con attribute says.
+  uint32_t notify_con_every = 0;
+  // How often an observed value is sampled when no epmin/epmax says otherwise.
+  TimeUs sample_period = kUsPerSec;
+  // A rebooting client (Execute /3/0/4) registers again after this long.
+  TimeUs reboot_delay = 5 * kUsPerSec;
 };
 
 // Response codes a client sends, as slots of RequestStats::by_operation_code.
@@ -59,7 +70,15 @@ struct RequestStats {
   Counter responses_4xx;    // client-error responses sent
   Counter responses_5xx;    // server-error responses sent
   Counter observations;     // observations established
-  Counter notifications;    // notifications sent
+  Counter notifications;    // notifications sent (CON and NON; not retransmissions)
+  Counter notifications_con;      // of which CON
+  Counter notification_timeouts;  // CON notifications never ACKed: observation dropped
+  Counter observations_cancelled;  // observations ended by RST or Cancel Observe
+  Counter sends;                   // Send (POST /dp) requests started
+  Counter sends_ok;                // 2.04 answers to Sends
+  Counter sends_failed;            // error answers or timeouts of Sends
+  Counter reboots;                 // reboots and factory resets executed
+  Counter writes_applied;          // Write, Write-Composite, Create and Delete that changed data
   Counter malformed;        // datagrams that failed to parse
   Counter unknown_address;  // datagrams for an address no client of ours has
   // responses sent, by Lwm2mOperation and response_code_slot()
@@ -74,6 +93,9 @@ struct FleetSnapshot {
   uint64_t deregister_sent = 0, deregister_ok = 0, deregister_failed = 0;
   uint64_t retransmissions = 0, timeouts = 0, backoffs = 0, unexpected = 0;
   uint64_t requests = 0, request_duplicates = 0, notifications = 0, observations = 0;
+  uint64_t notifications_con = 0, notification_timeouts = 0, observations_cancelled = 0;
+  uint64_t sends = 0, sends_ok = 0, sends_failed = 0, reboots = 0, writes_applied = 0;
+  uint64_t clients_with_data = 0, client_data_bytes = 0;  // sparse per-client data-model state
   uint64_t malformed = 0, unknown_address = 0;
   uint64_t datagrams_in = 0, datagrams_out = 0, bytes_in = 0, bytes_out = 0, send_errors = 0;
   uint64_t abandoned = 0;

@@ -5,7 +5,6 @@
 #include <asio/post.hpp>
 #include <cmath>
 
-#include "sim/client/device_object.h"
 
 namespace lwm2msim {
 namespace {
@@ -22,14 +21,16 @@ Worker::Worker(const FleetConfig& config, const ShardLayout& layout, uint32_t in
       index_(index),
       local_count_(static_cast<uint32_t>(layout.local_count(index))),
       stop_timer_id_(local_count_),
-      first_observation_id_(local_count_ + 1),
+      first_report_id_(local_count_ + 1),
       wake_timer_(io_),
       transport_(io_, *this),
       wheel_(local_count_ + 1),
       clients_(local_count_),
       rng_(mix_seed(config.seed, index)),
       duplicates_(duplicate_entries(local_count_), duplicate_entries(local_count_) * 160,
-                  config.client.coap.exchange_lifetime()) {
+                  config.client.coap.exchange_lifetime()),
+      model_(config.profile, config.seed, config.unix_epoch_s),
+      default_links_(model_.registration_links(ClientContext{})) {
   state_counts_[static_cast<size_t>(ClientState::kIdle)].set(local_count_);
 }
 
@@ -142,7 +143,7 @@ void Worker::fire(uint32_t id, uint64_t due_tick) {
   } else if (id == stop_timer_id_) {
     stop_sweep();
   } else {
-    notify(id - first_observation_id_);
+    on_report_timer(id - first_report_id_);
   }
 }
 
@@ -168,8 +169,14 @@ void Worker::send(uint32_t client, std::span<const uint8_t> datagram) {
 void Worker::on_state_change(uint32_t client, ClientState from, ClientState to) {
   state_counts_[static_cast<size_t>(from)].add(-1);
   state_counts_[static_cast<size_t>(to)].add(1);
+  if (to == ClientState::kRegistered && from == ClientState::kRegistering) {
+    start_send(client);
+  }
+  if (to == ClientState::kStopped || to == ClientState::kIdle || to == ClientState::kBackoff) {
+    // Observations and Sends belong to a registration (LwM2M TS 1.1 6.4.1).
+    drop_reports(client);
+  }
   if (to == ClientState::kStopped) {
-    drop_observations(client);
     if (stopping_ && state_counts_[static_cast<size_t>(ClientState::kStopped)].value() ==
                          int64_t{local_count_}) {
       asio::post(io_, [this] { finish_stop(); });
@@ -208,47 +215,65 @@ void Worker::on_datagram(const ReceivedDatagram& d) {
     handle_request(client, m);
     return;
   }
-  if (m.type() == CoapType::kRst) {
-    // A server that no longer wants a notification answers it with RST (RFC 7641 3.6).
-    auto it = observations_by_client_.find(client);
-    if (it != observations_by_client_.end()) {
-      for (uint32_t slot : it->second) {
-        if (observations_[slot].last_mid == m.message_id()) {
-          cancel_observation(client, observations_[slot].token.view());
-          return;
-        }
-      }
-    }
+  if (on_report_response(client, m)) {
+    return;
   }
   clients_[client].on_response(*this, client, m);
 }
 
 void Worker::on_batch_end() {}
 
+uint32_t Worker::lifetime(uint32_t client) const {
+  const ClientData* d = data_.find(client);
+  if (d != nullptr) {
+    const auto it = std::find_if(d->written.begin(), d->written.end(), [](const Record& r) {
+      return r.path.object == 1 && r.path.resource == 1;
+    });
+    if (it != d->written.end()) {
+      if (const auto* v = std::get_if<int64_t>(&it->value); v != nullptr && *v > 0) {
+        return static_cast<uint32_t>(std::min<int64_t>(*v, UINT32_MAX));
+      }
+    }
+  }
+  return config_.client.lifetime_s;
+}
+
+std::string_view Worker::links(uint32_t client) {
+  const ClientData* d = data_.find(client);
+  if (d == nullptr || (d->created.empty() && d->deleted.empty())) {
+    return default_links_;
+  }
+  links_scratch_ = model_.registration_links(context(client));
+  return links_scratch_;
+}
+
+ClientContext Worker::context(uint32_t client) const {
+  ClientContext ctx;
+  ctx.index = global_index(client);
+  ctx.t = now();
+  ctx.data = data_.find(client);
+  ctx.lifetime_s = config_.client.lifetime_s;
+  ctx.server_uri = config_.server_uri;
+  return ctx;
+}
+
 uint16_t Worker::default_format(const Lwm2mPath& path) const {
   // Without an Accept option the client picks (LwM2M TS 1.1 6.3.1): plain text for a single
-  // resource, else the version's preferred multi-value format.
-  if (path.depth() >= 3 && !(path.depth() == 3 && DeviceObject::is_multiple(path))) {
-    return CoapContentFormat::kTextPlain;
+  // resource (opaque for an Opaque one), else the version's preferred multi-value format.
+  if (path.depth() == 4 || (path.depth() == 3 && !model_.is_multiple(path))) {
+    return model_.type_of(path) == ResourceType::kOpaque ? CoapContentFormat::kOctetStream
+                                                         : CoapContentFormat::kTextPlain;
   }
   return config_.client.version == Lwm2mVersion::k1_2 ? CoapContentFormat::kLwm2mCbor
                                                       : CoapContentFormat::kLwm2mTlv;
 }
 
-uint8_t Worker::encode_device(const Lwm2mPath& path, uint32_t client, TimeUs t, uint16_t format,
-                              std::vector<uint8_t>* out) const {
-  if (!is_supported_format(format)) {
+uint8_t Worker::encode_records(const Lwm2mPath& base, uint16_t format,
+                               std::span<const Record> records, std::vector<uint8_t>* out) const {
+  if (!is_supported_format(format) || format == CoapContentFormat::kLinkFormat) {
     return CoapCode::kNotAcceptable;
   }
-  std::vector<Record> records;
-  const uint8_t code = DeviceObject::read(path, global_index(client), t, &records);
-  if (code != CoapCode::kContent) {
-    return code;
-  }
-  CodecContext ctx;
-  ctx.base = path;
-  ctx.type_of = [](const Lwm2mPath& p) { return DeviceObject::type_of(p); };
-  ctx.is_multiple = [](const Lwm2mPath& p) { return DeviceObject::is_multiple(p); };
+  CodecContext ctx = model_.codec_context(base);
   const CodecResult r = encode(format, ctx, records, out);
   if (!r.ok()) {
     // The format cannot carry this target (e.g. a whole instance as plain text).
@@ -256,6 +281,25 @@ uint8_t Worker::encode_device(const Lwm2mPath& path, uint32_t client, TimeUs t, 
   }
   return CoapCode::kContent;
 }
+
+namespace {
+
+bool is_composite_format(uint16_t format, Lwm2mVersion version) {
+  return format == CoapContentFormat::kSenmlJson || format == CoapContentFormat::kSenmlCbor ||
+         (version == Lwm2mVersion::k1_2 && format == CoapContentFormat::kLwm2mCbor);
+}
+
+std::vector<std::string_view> queries_of(const CoapMessage& m) {
+  std::vector<std::string_view> out;
+  for (const CoapOptionView& o : m.options()) {
+    if (o.number == CoapOption::kUriQuery) {
+      out.push_back(o.as_string());
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 void Worker::handle_request(uint32_t client, const CoapMessage& request) {
   const TimeUs t = now();
@@ -279,23 +323,31 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
     return;
   }
   op = classify_request(request, path);
-  const bool device_instance = path.object == DeviceObject::kObjectId &&
-                               (path.instance == 0 || path.instance == Lwm2mPath::kAbsent);
+  const Lwm2mVersion version = config_.client.version;
   const CoapOptionView* accept = request.find(CoapOption::kAccept);
+  const CoapOptionView* content_format = request.find(CoapOption::kContentFormat);
+  const ClientContext ctx = context(client);
+  std::vector<Record> records;
+  std::vector<uint8_t> payload;
   switch (op) {
     case Lwm2mOperation::kRead:
     case Lwm2mOperation::kObserve:
     case Lwm2mOperation::kCancelObserve: {
       const uint16_t format =
           accept != nullptr ? static_cast<uint16_t>(accept->as_uint()) : default_format(path);
-      std::vector<uint8_t> payload;
-      const uint8_t code = encode_device(path, client, t, format, &payload);
+      uint8_t code = model_.read(path, ctx, &records);
+      if (code == CoapCode::kContent) {
+        code = encode_records(path, format, records, &payload);
+      }
       if (code != CoapCode::kContent) {
+        if (op == Lwm2mOperation::kCancelObserve) {
+          cancel_observation(client, request.token());
+        }
         reply(client, request, op, code, 0, {}, nullptr);
         return;
       }
       if (op == Lwm2mOperation::kObserve) {
-        const uint32_t seq = add_observation(client, request, path, format);
+        const uint32_t seq = add_observation(client, request, path, {}, format, records);
         reply(client, request, op, code, format, payload, &seq);
         return;
       }
@@ -306,15 +358,51 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
       return;
     }
     case Lwm2mOperation::kDiscover: {
-      if (!device_instance || path.depth() > 2) {
-        reply(client, request, op,
-              path.depth() > 2 && device_instance ? CoapCode::kNotImplemented : CoapCode::kNotFound,
-              0, {}, nullptr);
+      std::string links;
+      const uint8_t code = model_.discover(path, ctx, &links);
+      reply(client, request, op, code, CoapContentFormat::kLinkFormat,
+            {reinterpret_cast<const uint8_t*>(links.data()), links.size()}, nullptr);
+      return;
+    }
+    case Lwm2mOperation::kReadComposite:
+    case Lwm2mOperation::kObserveComposite: {
+      if (version == Lwm2mVersion::k1_0 || path.depth() != 0) {
+        reply(client, request, op, CoapCode::kMethodNotAllowed, 0, {}, nullptr);
         return;
       }
-      const std::string_view links = DeviceObject::discover_links();
-      reply(client, request, op, CoapCode::kContent, CoapContentFormat::kLinkFormat,
-            {reinterpret_cast<const uint8_t*>(links.data()), links.size()}, nullptr);
+      const uint16_t in_format =
+          content_format != nullptr ? static_cast<uint16_t>(content_format->as_uint()) : 0;
+      if (!is_composite_format(in_format, version)) {
+        reply(client, request, op, CoapCode::kUnsupportedContentFormat, 0, {}, nullptr);
+        return;
+      }
+      const uint16_t format = accept != nullptr ? static_cast<uint16_t>(accept->as_uint()) : in_format;
+      std::vector<Record> listed;
+      if (!decode(in_format, model_.codec_context(path), request.payload(), &listed).ok()) {
+        reply(client, request, op, CoapCode::kBadRequest, 0, {}, nullptr);
+        return;
+      }
+      std::vector<Lwm2mPath> paths;
+      paths.reserve(listed.size());
+      for (const Record& r : listed) {
+        paths.push_back(r.path);
+      }
+      uint8_t code = model_.read_composite(paths, ctx, &records);
+      if (code == CoapCode::kContent) {
+        code = is_composite_format(format, version) ? encode_records(path, format, records, &payload)
+                                                     : CoapCode::kNotAcceptable;
+      }
+      if (code != CoapCode::kContent) {
+        reply(client, request, op, code, 0, {}, nullptr);
+        return;
+      }
+      if (op == Lwm2mOperation::kObserveComposite) {
+        const uint32_t seq =
+            add_observation(client, request, path, std::move(paths), format, records);
+        reply(client, request, op, code, format, payload, &seq);
+        return;
+      }
+      reply(client, request, op, code, format, payload, nullptr);
       return;
     }
     case Lwm2mOperation::kWrite:
@@ -323,23 +411,166 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
     case Lwm2mOperation::kExecute:
     case Lwm2mOperation::kCreate:
     case Lwm2mOperation::kDelete:
-    case Lwm2mOperation::kReadComposite:
-    case Lwm2mOperation::kObserveComposite:
-    case Lwm2mOperation::kWriteComposite:
-      if (!device_instance) {
-        reply(client, request, op, CoapCode::kNotFound, 0, {}, nullptr);
-        return;
+    case Lwm2mOperation::kWriteComposite: {
+      const uint32_t lifetime_before = lifetime(client);
+      const std::string links_before(links(client));
+      const int64_t bytes_before = data_bytes(client);
+      std::string location;
+      const uint8_t code = handle_change(client, request, op, path, &location);
+      reply(client, request, op, code, 0, {}, nullptr, location);
+      if (coap_code_class(code) == 2) {
+        after_change(client, lifetime_before, links_before);
       }
-      reply(client, request, op, CoapCode::kNotImplemented, 0, {}, nullptr);
+      data_.compact(client);
+      clients_with_data_.set(static_cast<int64_t>(data_.size()));
+      client_data_bytes_.add(data_bytes(client) - bytes_before);
       return;
+    }
     case Lwm2mOperation::kUnknown:
       reply(client, request, op, CoapCode::kMethodNotAllowed, 0, {}, nullptr);
       return;
   }
 }
 
+uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2mOperation op,
+                              const Lwm2mPath& path, std::string* location) {
+  const Lwm2mVersion version = config_.client.version;
+  const ClientContext ctx = context(client);
+  const CoapOptionView* cf = request.find(CoapOption::kContentFormat);
+  std::vector<Record> records;
+  // Decodes the payload at `base`; 0 or the code to answer.
+  const auto decode_payload = [&](const Lwm2mPath& base) -> uint8_t {
+    // Without Content-Format a single value is plain text (CoAP has no other default).
+    const uint16_t format = cf != nullptr ? static_cast<uint16_t>(cf->as_uint())
+                                          : CoapContentFormat::kTextPlain;
+    if (!is_supported_format(format) || format == CoapContentFormat::kLinkFormat) {
+      return CoapCode::kUnsupportedContentFormat;
+    }
+    if (op == Lwm2mOperation::kWriteComposite && !is_composite_format(format, version)) {
+      return CoapCode::kUnsupportedContentFormat;
+    }
+    const CodecResult r = decode(format, model_.codec_context(base), request.payload(), &records);
+    return r.ok() ? 0 : CoapCode::kBadRequest;
+  };
+  switch (op) {
+    case Lwm2mOperation::kWrite:
+    case Lwm2mOperation::kWritePartial: {
+      if (path.depth() < 2) {
+        return CoapCode::kMethodNotAllowed;
+      }
+      if (!model_.exists(path, ctx)) {
+        return CoapCode::kNotFound;
+      }
+      if (const uint8_t code = decode_payload(path); code != 0) {
+        return code;
+      }
+      const uint8_t code = model_.write(
+          path, records,
+          op == Lwm2mOperation::kWrite ? WriteMode::kReplace : WriteMode::kPartialUpdate, ctx,
+          &data_.get(client));
+      if (code == CoapCode::kChanged) {
+        request_stats_.writes_applied.add();
+      }
+      return code;
+    }
+    case Lwm2mOperation::kWriteComposite: {
+      if (version == Lwm2mVersion::k1_0 || path.depth() != 0) {
+        return CoapCode::kMethodNotAllowed;
+      }
+      if (const uint8_t code = decode_payload(path); code != 0) {
+        return code;
+      }
+      const uint8_t code = model_.write_composite(records, ctx, &data_.get(client));
+      if (code == CoapCode::kChanged) {
+        request_stats_.writes_applied.add();
+      }
+      return code;
+    }
+    case Lwm2mOperation::kWriteAttributes: {
+      const std::vector<std::string_view> queries = queries_of(request);
+      return model_.write_attributes(path, queries, version, ctx, &data_.get(client));
+    }
+    case Lwm2mOperation::kExecute: {
+      const auto body = request.payload();
+      ExecuteEffect effect = ExecuteEffect::kNone;
+      const uint8_t code = model_.execute(
+          path, {reinterpret_cast<const char*>(body.data()), body.size()}, ctx, &effect);
+      if (code != CoapCode::kChanged) {
+        return code;
+      }
+      switch (effect) {
+        case ExecuteEffect::kFactoryReset:
+          client_data_bytes_.add(-data_bytes(client));
+          data_.erase(client);
+          [[fallthrough]];
+        case ExecuteEffect::kReboot:
+          // Answer first (the caller replies before anything else happens), then go down.
+          request_stats_.reboots.add();
+          asio::post(io_, [this, client] {
+            drop_reports(client);
+            clients_[client].reboot(*this, client, now() + config_.reboot_delay);
+            transport_.flush();
+          });
+          break;
+        case ExecuteEffect::kRegistrationUpdate:
+          asio::post(io_, [this, client] {
+            clients_[client].request_update(*this, client, false, false);
+            transport_.flush();
+          });
+          break;
+        case ExecuteEffect::kNone:
+          break;
+      }
+      return code;
+    }
+    case Lwm2mOperation::kCreate: {
+      if (!model_.exists(path, ctx)) {
+        return CoapCode::kNotFound;
+      }
+      if (const uint8_t code = decode_payload(path); code != 0) {
+        return code;
+      }
+      uint16_t instance = 0;
+      const uint8_t code = model_.create(path, records, ctx, &data_.get(client), &instance);
+      if (code == CoapCode::kCreated) {
+        request_stats_.writes_applied.add();
+        *location = std::to_string(path.object) + "/" + std::to_string(instance);
+      }
+      return code;
+    }
+    case Lwm2mOperation::kDelete: {
+      const uint8_t code = model_.remove(path, ctx, &data_.get(client));
+      if (code == CoapCode::kDeleted) {
+        request_stats_.writes_applied.add();
+      }
+      return code;
+    }
+    default:
+      return CoapCode::kMethodNotAllowed;
+  }
+}
+
+void Worker::after_change(uint32_t client, uint32_t lifetime_before,
+                          const std::string& links_before) {
+  const bool lifetime_changed = lifetime(client) != lifetime_before;
+  const bool links_changed = links(client) != links_before;
+  if (lifetime_changed || links_changed) {
+    clients_[client].request_update(*this, client, lifetime_changed, links_changed);
+  }
+  refresh_observations(client);
+}
+
+int64_t Worker::data_bytes(uint32_t client) const {
+  const ClientData* d = data_.find(client);
+  // The map node: key, value and two pointers of bucket bookkeeping.
+  return d == nullptr ? 0
+                      : static_cast<int64_t>(sizeof(ClientData) + sizeof(uint32_t) +
+                                             2 * sizeof(void*) + d->heap_bytes());
+}
+
 void Worker::reply(uint32_t client, const CoapMessage& request, Lwm2mOperation op, uint8_t code,
-                   uint16_t format, std::span<const uint8_t> payload, const uint32_t* observe) {
+                   uint16_t format, std::span<const uint8_t> payload, const uint32_t* observe,
+                   std::string_view location) {
   std::array<uint8_t, kCoapMaxMessageSize> buf;
   const bool con = request.type() == CoapType::kCon;
   const uint16_t mid = con ? request.message_id() : clients_[client].take_message_id();
@@ -348,13 +579,20 @@ void Worker::reply(uint32_t client, const CoapMessage& request, Lwm2mOperation o
   if (observe != nullptr) {
     w.option_uint(CoapOption::kObserve, *observe);
   }
+  if (!location.empty()) {
+    w.option_path(CoapOption::kLocationPath, location);
+  }
   if (!payload.empty()) {
     w.option_uint(CoapOption::kContentFormat, format);
   }
   w.payload(payload);
-  const std::span<const uint8_t> msg = w.finish();
+  std::span<const uint8_t> msg = w.finish();
   if (msg.empty()) {
-    return;
+    // Too large for one datagram (block-wise transfer is not offered): say so.
+    code = CoapCode::kInternalServerError;
+    CoapWriter e(buf);
+    e.header(con ? CoapType::kAck : CoapType::kNon, code, mid, request.token());
+    msg = e.finish();
   }
   request_stats_.by_operation_code[static_cast<size_t>(op)][response_code_slot(code)].add();
   switch (coap_code_class(code)) {
@@ -374,98 +612,373 @@ void Worker::reply(uint32_t client, const CoapMessage& request, Lwm2mOperation o
   send(client, msg);
 }
 
-uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request, const Lwm2mPath& path,
-                                 uint16_t format) {
-  std::vector<uint32_t>& mine = observations_by_client_[client];
-  const CoapToken token = request.token_value();
-  for (uint32_t slot : mine) {
-    if (observations_[slot].token == token) {
-      // Re-registration of the same observation (RFC 7641 4.1): keep it, restart the sequence.
-      observations_[slot].path = path;
-      observations_[slot].format = format;
-      return observations_[slot].sequence;
-    }
-  }
+uint32_t Worker::alloc_report(uint32_t client) {
   uint32_t slot = 0;
-  if (!free_observations_.empty()) {
-    slot = free_observations_.back();
-    free_observations_.pop_back();
+  if (!free_reports_.empty()) {
+    slot = free_reports_.back();
+    free_reports_.pop_back();
   } else {
-    slot = static_cast<uint32_t>(observations_.size());
-    observations_.emplace_back();
-    wheel_.reserve(first_observation_id_ + slot + 1);
+    slot = static_cast<uint32_t>(reports_.size());
+    reports_.emplace_back();
+    wheel_.reserve(first_report_id_ + slot + 1);
   }
-  Observation& o = observations_[slot];
-  o.client = client;
-  o.sequence = 1;
-  o.token = token;
-  o.path = path;
-  o.format = format;
-  mine.push_back(slot);
-  request_stats_.observations.add();
-  schedule(first_observation_id_ + slot, now() + config_.notify_period);
-  return o.sequence;
+  reports_[slot] = Report{};
+  reports_[slot].client = client;
+  reports_by_client_[client].push_back(slot);
+  return slot;
 }
 
-void Worker::cancel_observation(uint32_t client, std::span<const uint8_t> token) {
-  auto it = observations_by_client_.find(client);
-  if (it == observations_by_client_.end()) {
+void Worker::free_report(uint32_t slot) {
+  Report& r = reports_[slot];
+  if (r.client == UINT32_MAX) {
     return;
+  }
+  wheel_.cancel(first_report_id_ + slot);
+  auto it = reports_by_client_.find(r.client);
+  if (it != reports_by_client_.end()) {
+    std::erase(it->second, slot);
+    if (it->second.empty()) {
+      reports_by_client_.erase(it);
+    }
+  }
+  r = Report{};
+  free_reports_.push_back(slot);
+}
+
+Worker::Report* Worker::find_report(uint32_t client, std::span<const uint8_t> token) {
+  auto it = reports_by_client_.find(client);
+  if (it == reports_by_client_.end()) {
+    return nullptr;
   }
   const CoapToken t = CoapToken::from(token);
-  auto& slots = it->second;
-  for (size_t k = 0; k < slots.size(); ++k) {
-    const uint32_t slot = slots[k];
-    if (observations_[slot].token == t) {
-      wheel_.cancel(first_observation_id_ + slot);
-      observations_[slot].client = UINT32_MAX;
-      free_observations_.push_back(slot);
-      slots.erase(slots.begin() + static_cast<std::ptrdiff_t>(k));
-      break;
+  for (uint32_t slot : it->second) {
+    if (reports_[slot].token == t) {
+      return &reports_[slot];
     }
   }
-  if (slots.empty()) {
-    observations_by_client_.erase(it);
-  }
+  return nullptr;
 }
 
-void Worker::drop_observations(uint32_t client) {
-  auto it = observations_by_client_.find(client);
-  if (it == observations_by_client_.end()) {
+void Worker::schedule_report(uint32_t slot, TimeUs due) {
+  if (due == kNoCheck) {
+    wheel_.cancel(first_report_id_ + slot);
     return;
   }
-  for (uint32_t slot : it->second) {
-    wheel_.cancel(first_observation_id_ + slot);
-    observations_[slot].client = UINT32_MAX;
-    free_observations_.push_back(slot);
-  }
-  observations_by_client_.erase(it);
+  schedule(first_report_id_ + slot, due);
 }
 
-void Worker::notify(uint32_t slot) {
-  Observation& o = observations_[slot];
-  if (o.client == UINT32_MAX) {
-    return;
+uint8_t Worker::read_report(const Report& r, const ClientContext& ctx,
+                            std::vector<Record>* out) const {
+  if (!r.composite.empty()) {
+    return model_.read_composite(r.composite, ctx, out);
   }
-  VirtualClient& c = clients_[o.client];
-  if (c.state() == ClientState::kRegistered || c.state() == ClientState::kUpdating) {
-    std::vector<uint8_t> payload;
-    if (encode_device(o.path, o.client, now(), o.format, &payload) == CoapCode::kContent) {
-      o.sequence = (o.sequence + 1) & 0xffffff;
-      o.last_mid = c.take_message_id();
-      std::array<uint8_t, kCoapMaxMessageSize> buf;
-      CoapWriter w(buf);
-      w.header(CoapType::kNon, CoapCode::kContent, o.last_mid, o.token.view())
-          .option_uint(CoapOption::kObserve, o.sequence)
-          .option_uint(CoapOption::kContentFormat, o.format)
-          .payload(payload);
-      if (w.ok()) {
-        send(o.client, w.finish());
-        request_stats_.notifications.add();
+  return model_.read(r.path, ctx, out);
+}
+
+ObservedSample Worker::sample_of(const Report& r, const ClientContext& ctx,
+                                 std::span<const Record> records) const {
+  ObservedSample s;
+  s.t = ctx.t;
+  s.digest = records_digest(records);
+  if (r.composite.empty()) {
+    const double v = model_.number_at(r.path, ctx);
+    if (!std::isnan(v)) {
+      s.number = v;
+    } else if (records.size() == 1) {
+      if (const auto* b = std::get_if<bool>(&records.front().value)) {
+        s.number = *b ? 1.0 : 0.0;
       }
     }
   }
-  schedule(first_observation_id_ + slot, now() + config_.notify_period);
+  return s;
+}
+
+uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request,
+                                 const Lwm2mPath& path, std::vector<Lwm2mPath> composite,
+                                 uint16_t format, std::span<const Record> records) {
+  Report* existing = find_report(client, request.token());
+  uint32_t slot = 0;
+  if (existing != nullptr && !existing->is_send) {
+    // Re-registration of the same observation (RFC 7641 4.1): keep it, new target.
+    slot = static_cast<uint32_t>(existing - reports_.data());
+  } else {
+    slot = alloc_report(client);
+    request_stats_.observations.add();
+  }
+  Report& r = reports_[slot];
+  r.token = request.token_value();
+  r.path = path;
+  r.composite = std::move(composite);
+  r.format = format;
+  r.sequence = next_observe_sequence(r.sequence);
+  const ClientContext ctx = context(client);
+  r.attrs = model_.effective_attributes(r.composite.empty() ? path : Lwm2mPath{}, ctx);
+  const ObservedSample sample = sample_of(r, ctx, records);
+  r.state.reset(sample);
+  const TimeUs period = model_.is_constant(path, ctx) && r.composite.empty()
+                            ? kNoCheck
+                            : config_.sample_period;
+  schedule_report(slot, decide(r.attrs, &r.state, sample, period).next_check);
+  return r.sequence;
+}
+
+void Worker::cancel_observation(uint32_t client, std::span<const uint8_t> token) {
+  Report* r = find_report(client, token);
+  if (r != nullptr && !r->is_send) {
+    request_stats_.observations_cancelled.add();
+    free_report(static_cast<uint32_t>(r - reports_.data()));
+  }
+}
+
+void Worker::drop_reports(uint32_t client) {
+  auto it = reports_by_client_.find(client);
+  if (it == reports_by_client_.end()) {
+    return;
+  }
+  const std::vector<uint32_t> slots = it->second;
+  for (uint32_t slot : slots) {
+    free_report(slot);
+  }
+}
+
+void Worker::refresh_observations(uint32_t client) {
+  auto it = reports_by_client_.find(client);
+  if (it == reports_by_client_.end()) {
+    return;
+  }
+  const ClientContext ctx = context(client);
+  const std::vector<uint32_t> slots = it->second;
+  for (uint32_t slot : slots) {
+    Report& r = reports_[slot];
+    if (r.is_send) {
+      continue;
+    }
+    r.attrs = model_.effective_attributes(r.composite.empty() ? r.path : Lwm2mPath{}, ctx);
+    if (!r.awaiting_ack) {
+      // A write may have changed the observed value: look now.
+      check_observation(slot);
+    }
+  }
+}
+
+void Worker::on_report_timer(uint32_t slot) {
+  Report& r = reports_[slot];
+  if (r.client == UINT32_MAX) {
+    return;
+  }
+  if (r.awaiting_ack) {
+    if (r.retransmits < config_.client.coap.max_retransmit) {
+      ++r.retransmits;
+      r.timeout *= 2;
+      client_stats_.retransmissions.add();
+      send(r.client, r.inflight);
+      schedule_report(slot, now() + r.timeout);
+      return;
+    }
+    // RFC 7641 4.5: a CON notification nobody acknowledges ends the observation.
+    client_stats_.timeouts.add();
+    if (r.is_send) {
+      request_stats_.sends_failed.add();
+      r.awaiting_ack = false;
+      r.inflight.clear();
+      schedule_report(slot, r.state.last_notified_at + config_.profile->send().period);
+      return;
+    }
+    request_stats_.notification_timeouts.add();
+    free_report(slot);
+    return;
+  }
+  if (r.is_send) {
+    do_send(slot);
+  } else {
+    check_observation(slot);
+  }
+}
+
+void Worker::check_observation(uint32_t slot) {
+  Report& r = reports_[slot];
+  const ClientState state = clients_[r.client].state();
+  const ClientContext ctx = context(r.client);
+  if (state != ClientState::kRegistered && state != ClientState::kUpdating) {
+    schedule_report(slot, ctx.t + config_.sample_period);
+    return;
+  }
+  std::vector<Record> records;
+  const uint8_t code = read_report(r, ctx, &records);
+  if (code != CoapCode::kContent) {
+    // The target is gone (deleted instance): the last notification says so (RFC 7641 3.2).
+    std::array<uint8_t, 64> buf;
+    CoapWriter w(buf);
+    w.header(CoapType::kNon, code, clients_[r.client].take_message_id(), r.token.view());
+    if (w.ok()) {
+      send(r.client, w.finish());
+    }
+    request_stats_.observations_cancelled.add();
+    free_report(slot);
+    return;
+  }
+  const ObservedSample sample = sample_of(r, ctx, records);
+  const TimeUs period =
+      r.composite.empty() && model_.is_constant(r.path, ctx) ? kNoCheck : config_.sample_period;
+  const NotifyDecision d = decide(r.attrs, &r.state, sample, period);
+  if (d.notify) {
+    send_notification(slot, records);
+  }
+  if (!reports_[slot].awaiting_ack) {
+    schedule_report(slot, d.next_check);
+  }
+}
+
+void Worker::send_notification(uint32_t slot, std::span<const Record> records) {
+  Report& r = reports_[slot];
+  std::vector<uint8_t> payload;
+  const Lwm2mPath base = r.composite.empty() ? r.path : Lwm2mPath{};
+  if (encode_records(base, r.format, records, &payload) != CoapCode::kContent) {
+    return;
+  }
+  r.sequence = next_observe_sequence(r.sequence);
+  const bool con = notification_is_confirmable(r.attrs, ++r.count, config_.notify_con_every);
+  r.mid = clients_[r.client].take_message_id();
+  std::array<uint8_t, kCoapMaxMessageSize> buf;
+  CoapWriter w(buf);
+  w.header(con ? CoapType::kCon : CoapType::kNon, CoapCode::kContent, r.mid, r.token.view())
+      .option_uint(CoapOption::kObserve, r.sequence)
+      .option_uint(CoapOption::kContentFormat, r.format)
+      .payload(payload);
+  if (!w.ok()) {
+    return;
+  }
+  request_stats_.notifications.add();
+  if (con) {
+    request_stats_.notifications_con.add();
+  }
+  transmit_report(slot, w.finish(), con);
+}
+
+void Worker::transmit_report(uint32_t slot, std::span<const uint8_t> message, bool con) {
+  Report& r = reports_[slot];
+  if (con) {
+    r.inflight.assign(message.begin(), message.end());
+    r.awaiting_ack = true;
+    r.retransmits = 0;
+    r.timeout = static_cast<uint32_t>(config_.client.coap.initial_timeout(rng_));
+    schedule_report(slot, now() + r.timeout);
+  }
+  send(r.client, message);
+}
+
+void Worker::start_send(uint32_t client) {
+  const SendPlan& plan = config_.profile->send();
+  if (plan.period == 0 || config_.client.version == Lwm2mVersion::k1_0) {
+    return;
+  }
+  auto it = reports_by_client_.find(client);
+  if (it != reports_by_client_.end()) {
+    for (uint32_t slot : it->second) {
+      if (reports_[slot].is_send) {
+        return;
+      }
+    }
+  }
+  const uint32_t slot = alloc_report(client);
+  Report& r = reports_[slot];
+  r.is_send = true;
+  r.composite = plan.paths;
+  r.format = plan.format;
+  r.token = CoapToken::from_u64(rng_.next(), 8);
+  // Devices that registered together do not all send together.
+  const TimeUs t = now();
+  r.state.last_notified_at = t;
+  schedule_report(slot, t + rng_.below(plan.period) + 1);
+}
+
+void Worker::do_send(uint32_t slot) {
+  Report& r = reports_[slot];
+  const SendPlan& plan = config_.profile->send();
+  const ClientContext ctx = context(r.client);
+  r.state.last_notified_at = ctx.t;
+  std::vector<Record> records;
+  std::vector<uint8_t> payload;
+  const ClientState state = clients_[r.client].state();
+  if ((state != ClientState::kRegistered && state != ClientState::kUpdating) ||
+      model_.read_composite(r.composite, ctx, &records) != CoapCode::kContent) {
+    schedule_report(slot, ctx.t + plan.period);
+    return;
+  }
+  CodecContext codec = model_.codec_context({});
+  codec.base_time = config_.unix_epoch_s + static_cast<int64_t>(ctx.t / kUsPerSec);
+  if (!encode(r.format, codec, records, &payload).ok()) {
+    schedule_report(slot, ctx.t + plan.period);
+    return;
+  }
+  r.mid = clients_[r.client].take_message_id();
+  std::array<uint8_t, kCoapMaxMessageSize> buf;
+  CoapWriter w(buf);
+  w.header(plan.confirmable ? CoapType::kCon : CoapType::kNon, CoapCode::kPost, r.mid,
+           r.token.view())
+      .option(CoapOption::kUriPath, std::string_view("dp"))
+      .option_uint(CoapOption::kContentFormat, r.format)
+      .payload(payload);
+  if (!w.ok()) {
+    schedule_report(slot, ctx.t + plan.period);
+    return;
+  }
+  request_stats_.sends.add();
+  ++r.count;
+  transmit_report(slot, w.finish(), plan.confirmable);
+  if (!plan.confirmable) {
+    schedule_report(slot, ctx.t + plan.period);
+  }
+}
+
+bool Worker::on_report_response(uint32_t client, const CoapMessage& m) {
+  auto it = reports_by_client_.find(client);
+  if (it == reports_by_client_.end()) {
+    return false;
+  }
+  const bool empty_or_ack = m.type() == CoapType::kAck || m.type() == CoapType::kRst;
+  for (uint32_t slot : it->second) {
+    Report& r = reports_[slot];
+    const bool by_mid = empty_or_ack && r.mid == m.message_id() &&
+                        (r.awaiting_ack || m.type() == CoapType::kRst);
+    const bool by_token = !empty_or_ack && r.is_send && m.is_response() &&
+                          r.token == m.token_value();
+    if (!by_mid && !by_token) {
+      continue;
+    }
+    if (m.type() == CoapType::kRst) {
+      // RFC 7641 3.6: the server does not want this notification; for a Send, a refusal.
+      if (r.is_send) {
+        request_stats_.sends_failed.add();
+        r.awaiting_ack = false;
+        r.inflight.clear();
+        schedule_report(slot, r.state.last_notified_at + config_.profile->send().period);
+      } else {
+        request_stats_.observations_cancelled.add();
+        free_report(slot);
+      }
+      return true;
+    }
+    if (m.type() == CoapType::kCon) {
+      std::array<uint8_t, 4> ack;
+      send(client, coap_write_empty(ack, CoapType::kAck, m.message_id()));
+    }
+    r.awaiting_ack = false;
+    r.inflight.clear();
+    r.inflight.shrink_to_fit();
+    if (r.is_send) {
+      if (m.is_empty() || coap_code_class(m.code()) == 2) {
+        request_stats_.sends_ok.add();
+      } else {
+        request_stats_.sends_failed.add();
+      }
+      schedule_report(slot, r.state.last_notified_at + config_.profile->send().period);
+    } else {
+      check_observation(slot);
+    }
+    return true;
+  }
+  return false;
 }
 
 void Worker::request_stop() {
@@ -552,6 +1065,16 @@ void Worker::collect(FleetSnapshot* out) const {
   out->request_duplicates += r.duplicates.value();
   out->notifications += r.notifications.value();
   out->observations += r.observations.value();
+  out->notifications_con += r.notifications_con.value();
+  out->notification_timeouts += r.notification_timeouts.value();
+  out->observations_cancelled += r.observations_cancelled.value();
+  out->sends += r.sends.value();
+  out->sends_ok += r.sends_ok.value();
+  out->sends_failed += r.sends_failed.value();
+  out->reboots += r.reboots.value();
+  out->writes_applied += r.writes_applied.value();
+  out->clients_with_data += static_cast<uint64_t>(clients_with_data_.value());
+  out->client_data_bytes += static_cast<uint64_t>(client_data_bytes_.value());
   out->malformed += r.malformed.value();
   out->unknown_address += r.unknown_address.value();
   const TransportStats& t = transport_.stats();

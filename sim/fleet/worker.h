@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "sim/coap/duplicate_cache.h"
+#include "sim/dm/data_model.h"
+#include "sim/dm/notification.h"
 #include "sim/fleet/fleet.h"
 #include "sim/timer/timer_wheel.h"
 
@@ -49,6 +51,8 @@ class Worker final : public ClientEnv, public DatagramHandler {
   uint64_t global_index(uint32_t client) const override {
     return uint64_t{client} * layout_.workers + index_;
   }
+  uint32_t lifetime(uint32_t client) const override;
+  std::string_view links(uint32_t client) override;
   void send(uint32_t client, std::span<const uint8_t> datagram) override;
   void schedule(uint32_t client, TimeUs due) override;
   void cancel_timer(uint32_t client) override { wheel_.cancel(client); }
@@ -59,13 +63,24 @@ class Worker final : public ClientEnv, public DatagramHandler {
   void on_batch_end() override;
 
  private:
-  struct Observation {
+  // An observation, or a client's periodic Send: a slot with its own timer and, while a CON is
+  // unacknowledged, its retransmission state (RFC 7641 4.5: one CON in flight per observation).
+  struct Report {
     uint32_t client = UINT32_MAX;  // UINT32_MAX: free slot
-    uint32_t sequence = 0;
-    uint16_t last_mid = 0;
-    uint16_t format = 0;  // content format the server asked for
+    uint32_t sequence = 0;         // Observe option value of the last notification
+    uint32_t count = 0;            // notifications or Sends so far (CON every N)
+    uint32_t timeout = 0;          // us, retransmission timeout while awaiting an ACK
+    uint16_t mid = 0;              // message id of the last message sent
+    uint16_t format = 0;           // content format of the notifications or Sends
+    uint8_t retransmits = 0;
+    bool awaiting_ack = false;
+    bool is_send = false;
     CoapToken token;
-    Lwm2mPath path;
+    Lwm2mPath path;                    // observed path (unused for composites and Sends)
+    std::vector<Lwm2mPath> composite;  // Observe-Composite paths, or the Send's paths
+    NotificationAttributes attrs;      // in force; refreshed when the client's data changes
+    NotificationState state;
+    std::vector<uint8_t> inflight;  // the unacknowledged CON, for retransmission
   };
 
   void run();
@@ -75,18 +90,47 @@ class Worker final : public ClientEnv, public DatagramHandler {
   void stop_sweep();
   void finish_stop();
   uint32_t client_of(const ReceivedDatagram& d) const;
+  ClientContext context(uint32_t client) const;
   void handle_request(uint32_t client, const CoapMessage& request);
+  // Operations that change the client's data: Write, Write-Attributes, Execute, Create, Delete,
+  // Write-Composite. Return the code to answer.
+  uint8_t handle_change(uint32_t client, const CoapMessage& request, Lwm2mOperation op,
+                        const Lwm2mPath& path, std::string* location);
+  // After a change: a new lifetime or new instances make an Update; observed values are checked.
+  void after_change(uint32_t client, uint32_t lifetime_before, const std::string& links_before);
   void reply(uint32_t client, const CoapMessage& request, Lwm2mOperation op, uint8_t code,
-             uint16_t format, std::span<const uint8_t> payload, const uint32_t* observe);
-  uint32_t add_observation(uint32_t client, const CoapMessage& request, const Lwm2mPath& path,
-                           uint16_t format);
+             uint16_t format, std::span<const uint8_t> payload, const uint32_t* observe,
+             std::string_view location = {});
   uint16_t default_format(const Lwm2mPath& path) const;
-  // Encodes the Device object's values under `path`; returns 2.05 or the error code to answer.
-  uint8_t encode_device(const Lwm2mPath& path, uint32_t client, TimeUs t, uint16_t format,
-                        std::vector<uint8_t>* out) const;
+  // Encodes records read at `base`: 2.05, or 4.06 when the format cannot carry them.
+  uint8_t encode_records(const Lwm2mPath& base, uint16_t format, std::span<const Record> records,
+                         std::vector<uint8_t>* out) const;
+  // Reads what a report covers: a path, or a composite's paths.
+  uint8_t read_report(const Report& r, const ClientContext& ctx, std::vector<Record>* out) const;
+  ObservedSample sample_of(const Report& r, const ClientContext& ctx,
+                           std::span<const Record> records) const;
+
+  uint32_t alloc_report(uint32_t client);
+  void free_report(uint32_t slot);
+  Report* find_report(uint32_t client, std::span<const uint8_t> token);
+  uint32_t add_observation(uint32_t client, const CoapMessage& request, const Lwm2mPath& path,
+                           std::vector<Lwm2mPath> composite, uint16_t format,
+                           std::span<const Record> records);
   void cancel_observation(uint32_t client, std::span<const uint8_t> token);
-  void notify(uint32_t slot);
-  void drop_observations(uint32_t client);
+  void drop_reports(uint32_t client);
+  void start_send(uint32_t client);
+  void on_report_timer(uint32_t slot);
+  void check_observation(uint32_t slot);
+  void send_notification(uint32_t slot, std::span<const Record> records);
+  void do_send(uint32_t slot);
+  // Sends a report's CON/NON and, for a CON, arms its retransmission.
+  void transmit_report(uint32_t slot, std::span<const uint8_t> message, bool con);
+  // An ACK, RST or response to a report's message; true when it was one.
+  bool on_report_response(uint32_t client, const CoapMessage& m);
+  void schedule_report(uint32_t slot, TimeUs due);
+  void refresh_observations(uint32_t client);
+  // Bytes the client's sparse data takes (0 without any).
+  int64_t data_bytes(uint32_t client) const;
 
   static uint64_t to_tick(TimeUs t) { return (t + kTickUs - 1) / kTickUs; }
   static constexpr TimeUs kTickUs = 1000;
@@ -96,7 +140,7 @@ class Worker final : public ClientEnv, public DatagramHandler {
   uint32_t index_;
   uint32_t local_count_;
   uint32_t stop_timer_id_;
-  uint32_t first_observation_id_;
+  uint32_t first_report_id_;
 
   asio::io_context io_;
   asio::steady_timer wake_timer_;
@@ -109,9 +153,13 @@ class Worker final : public ClientEnv, public DatagramHandler {
   std::vector<VirtualClient> clients_;
   Rng rng_;
   DuplicateCache duplicates_;
-  std::vector<Observation> observations_;
-  std::vector<uint32_t> free_observations_;
-  std::unordered_map<uint32_t, std::vector<uint32_t>> observations_by_client_;
+  DataModel model_;
+  ClientDataStore data_;
+  std::string default_links_;
+  std::string links_scratch_;
+  std::vector<Report> reports_;
+  std::vector<uint32_t> free_reports_;
+  std::unordered_map<uint32_t, std::vector<uint32_t>> reports_by_client_;
 
   bool stopping_ = false;
   uint32_t stop_cursor_ = 0;
@@ -126,6 +174,8 @@ class Worker final : public ClientEnv, public DatagramHandler {
   Histogram timer_lateness_;  // us between a timer's due time and its firing
   std::array<Gauge, kClientStateCount> state_counts_;
   Counter abandoned_;  // clients still registered when the stop bound ran out
+  Gauge clients_with_data_;  // clients holding changes a server made
+  Gauge client_data_bytes_;  // heap bytes of those changes
 };
 
 }  // namespace lwm2msim

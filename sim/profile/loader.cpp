@@ -24,6 +24,9 @@
 
 #include "sim/profile/profile.h"
 
+#include "sim/coap/coap.h"
+#include "sim/util/address_plan.h"
+
 namespace lwm2msim {
 namespace {
 
@@ -277,7 +280,7 @@ class ProfileLoader {
       return report();
     }
     const std::vector<KeyValue> top = entries(root, "");
-    allow(top, "", {"name", "description", "device", "objects"});
+    allow(top, "", {"name", "description", "device", "registration", "send", "objects"});
     if (const KeyValue* kv = find(top, "name")) {
       read_string(*kv, "name", &profile.name_);
     } else {
@@ -289,12 +292,21 @@ class ProfileLoader {
     if (const KeyValue* kv = find(top, "device")) {
       parse_device(*kv);
     }
+    if (const KeyValue* kv = find(top, "registration")) {
+      parse_registration(*kv, &profile.registration_formats_);
+    }
+    if (const KeyValue* kv = find(top, "send")) {
+      parse_send(*kv, &profile.send_);
+    }
     std::map<std::pair<uint16_t, uint16_t>, InstanceDraft> instances;
     if (const KeyValue* kv = find(top, "objects")) {
       parse_objects(*kv, &instances);
     }
     add_defaults(&instances);
     build(instances, &profile);
+    for (const auto& [path, mark] : send_paths_) {
+      check_send_path(profile, path, mark);
+    }
     const std::string errors = report();
     if (errors.empty()) {
       profile.source_ = source_;
@@ -478,6 +490,113 @@ class ProfileLoader {
       } else {
         device_[kv.name] = text;
       }
+    }
+  }
+
+  // A Send path must name something the device has and can read.
+  void check_send_path(const Profile& profile, const Lwm2mPath& path, const YAML::Mark& mark) {
+    const std::string what = path.to_string();
+    bool found = false;
+    for (const ProfileInstance& pi : profile.instances()) {
+      if (pi.object != path.object ||
+          (path.instance != Lwm2mPath::kAbsent && pi.instance != path.instance)) {
+        continue;
+      }
+      if (path.depth() <= 2) {
+        found = true;
+        break;
+      }
+      const auto entries = profile.find_resource(pi.object, pi.instance,
+                                                 static_cast<uint16_t>(path.resource));
+      if (entries.empty()) {
+        break;
+      }
+      if (!entries.front().definition->operations.read) {
+        error(mark, "send.paths", what + " is not readable");
+        return;
+      }
+      found = path.depth() == 3 || std::any_of(entries.begin(), entries.end(), [&](const auto& r) {
+                return r.path.resource_instance == path.resource_instance;
+              });
+      break;
+    }
+    if (!found) {
+      error(mark, "send.paths", what + " is not in this profile");
+    }
+  }
+
+  static bool is_senml(uint64_t format) {
+    return format == CoapContentFormat::kSenmlJson || format == CoapContentFormat::kSenmlCbor;
+  }
+
+  void parse_registration(const KeyValue& reg, std::vector<uint16_t>* formats) {
+    if (!reg.value.IsMap()) {
+      error(reg.mark(), "registration", "expected a map, got " + describe(reg.value));
+      return;
+    }
+    const std::vector<KeyValue> kvs = entries(reg.value, "registration");
+    allow(kvs, "registration", {"content_formats"});
+    if (const KeyValue* kv = find(kvs, "content_formats")) {
+      const std::string field = "registration.content_formats";
+      std::vector<YAML::Node> items;
+      if (kv->value.IsSequence()) {
+        for (const YAML::Node& n : kv->value) {
+          items.push_back(n);
+        }
+      } else {
+        items.push_back(kv->value);
+      }
+      for (const YAML::Node& n : items) {
+        uint32_t f = 0;
+        if (!n.IsScalar() || !parse_u32(n.Scalar(), &f) || !is_supported_format(f)) {
+          error(n.Mark(), field,
+                "expected content-format numbers this simulator speaks (0, 40, 42, 110, 112, "
+                "11542, 11543, 11544), got " + describe(n));
+          continue;
+        }
+        formats->push_back(static_cast<uint16_t>(f));
+      }
+    }
+  }
+
+  void parse_send(const KeyValue& send, SendPlan* plan) {
+    if (!send.value.IsMap()) {
+      error(send.mark(), "send", "expected a map with period and paths, got " + describe(send.value));
+      return;
+    }
+    const std::vector<KeyValue> kvs = entries(send.value, "send");
+    allow(kvs, "send", {"period", "paths", "format", "confirmable"});
+    if (const KeyValue* kv = find(kvs, "period")) {
+      read_duration(*kv, "send.period", true, &plan->period);
+    } else {
+      error(send.mark(), "send.period", "missing (required)");
+    }
+    if (const KeyValue* kv = find(kvs, "paths"); kv != nullptr && kv->value.IsSequence() &&
+                                                  kv->value.size() > 0) {
+      for (const YAML::Node& n : kv->value) {
+        Lwm2mPath path;
+        if (!n.IsScalar() || !parse_lwm2m_path(n.Scalar(), &path) || path.depth() < 1) {
+          error(n.Mark(), "send.paths", "expected an LwM2M path like /3303/0/5700, got " + describe(n));
+          continue;
+        }
+        plan->paths.push_back(path);
+        send_paths_.push_back({path, n.Mark()});
+      }
+    } else {
+      error(kv != nullptr ? kv->mark() : send.mark(), "send.paths",
+            "expected a non-empty list of paths");
+    }
+    if (const KeyValue* kv = find(kvs, "format")) {
+      uint32_t f = 0;
+      if (!kv->value.IsScalar() || !parse_u32(kv->value.Scalar(), &f) || !is_senml(f)) {
+        error(kv->mark(), "send.format",
+              "expected 110 (SenML JSON) or 112 (SenML CBOR), got " + describe(kv->value));
+      } else {
+        plan->format = static_cast<uint16_t>(f);
+      }
+    }
+    if (const KeyValue* kv = find(kvs, "confirmable")) {
+      read_bool(*kv, "send.confirmable", &plan->confirmable);
     }
   }
 
@@ -1381,6 +1500,7 @@ class ProfileLoader {
   std::string base_dir_;
   const ObjectRegistry& registry_;
   std::vector<Error> errors_;
+  std::vector<std::pair<Lwm2mPath, YAML::Mark>> send_paths_;
   std::map<std::string, std::string> device_;
   std::optional<EndpointPattern> serial_;
   std::map<std::string, LoadedCsv> csv_;

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +48,14 @@ struct ProfileInstance {
   uint32_t resource_count = 0;
 };
 
+// Client-initiated Send (LwM2M 1.1 POST /dp): which values, how often, how.
+struct SendPlan {
+  TimeUs period = 0;  // 0: the device never sends
+  std::vector<Lwm2mPath> paths;
+  uint16_t format = 112;  // SenML CBOR (112) or SenML JSON (110)
+  bool confirmable = true;
+};
+
 class Profile {
  public:
   const std::string& name() const { return name_; }
@@ -59,6 +68,11 @@ class Profile {
   // The instances a Register announces, in that order: all but Security (0) and OSCORE (21),
   // which LwM2M TS 1.1 section 6.2.1 keeps out of the registration. For registration_links().
   std::span<const Lwm2mPath> registration_instances() const { return registration_; }
+  // The ct= of the Register's root link (empty: none, which every server accepts and which means
+  // TLV or the version's default).
+  const std::vector<uint16_t>& registration_formats() const { return registration_formats_; }
+  const SendPlan& send() const { return send_; }
+
   // Every resource (and resource instance) of every instance, in path order.
   std::span<const ProfileResource> resources() const { return resources_; }
   std::span<const ProfileResource> resources(const ProfileInstance& instance) const;
@@ -99,10 +113,16 @@ class Profile {
   std::string source_;
   std::vector<ProfileInstance> instances_;
   std::vector<Lwm2mPath> registration_;
+  std::vector<uint16_t> registration_formats_;
+  SendPlan send_;
   std::vector<ProfileResource> resources_;
   size_t state_bytes_ = 0;
   ObjectRegistry registry_;
 };
+
+// The profile a run uses without --profile (a generic battery sensor with Device, Connectivity
+// Monitoring and one Temperature instance), checked against `registry`.
+std::shared_ptr<const Profile> builtin_profile(const ObjectRegistry& registry);
 
 // Loads and validates a profile file. Returns an empty string on success; else every problem
 // found, one per line, as "FILE:LINE:COLUMN: FIELD: reason" (FIELD is the dotted key path, e.g.

@@ -85,6 +85,13 @@ bool Directory::lookup(uint32_t id, Endpoint4* address) const {
   return true;
 }
 
+std::string Directory::endpoint_of(uint32_t id) const {
+  const Shard& shard = shards_[id % kShards];
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.by_id.find(id);
+  return it == shard.by_id.end() ? std::string() : it->second.endpoint;
+}
+
 bool Directory::contains_endpoint(std::string_view endpoint) const {
   const Shard& shard = shards_[shard_of(endpoint)];
   std::lock_guard lock(shard.mutex);

@@ -36,6 +36,8 @@ class Directory {
   // Removes registrations of one shard whose expiry is before `now`; returns how many.
   size_t expire(uint32_t shard, TimeUs now);
   bool lookup(uint32_t id, Endpoint4* address) const;
+  // The endpoint name of a registration; empty when the id is unknown.
+  std::string endpoint_of(uint32_t id) const;
   bool contains_endpoint(std::string_view endpoint) const;
   uint64_t size() const { return size_.load(std::memory_order_relaxed); }
 

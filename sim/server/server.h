@@ -1,8 +1,10 @@
-// server: the built-in LwM2M server: a registration directory (/rd) with lifetime expiry, and a
-// driver that sends Read and Observe to registered clients at a set rate. Same transport as
-// clients.
+// server: the built-in LwM2M server: a registration directory (/rd) with lifetime expiry, a
+// driver that sends Read and Observe to registered clients at a set rate, the exercise walk
+// (every server-to-client operation, checked) for new registrations, and Send (/dp). Same
+// transport as clients.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -11,6 +13,8 @@
 
 #include "sim/coap/transmission.h"
 #include "sim/lwm2m/lwm2m.h"
+#include "sim/model/object_definition.h"
+#include "sim/server/exercise.h"
 #include "sim/stats/histogram.h"
 #include "sim/util/address_plan.h"
 
@@ -29,6 +33,13 @@ struct ServerConfig {
   Lwm2mPath observe_path;
   // Registrations live this much past their lifetime before they are removed.
   TimeUs expiry_grace = 2 * kUsPerSec;
+  // Fraction of newly registered clients that get the exercise walk.
+  double exercise_fraction = 0;
+  // Walks started per second at most, split evenly over the threads (0: no cap); a registration
+  // past the cap goes without a walk.
+  double exercise_rate = 2000;
+  // Object definitions for payload types (Create, decoding answers and Sends); null: builtin().
+  std::shared_ptr<const ObjectRegistry> registry;
 };
 
 // Per-thread statistics, summed by snapshot().
@@ -54,9 +65,20 @@ struct ServerStats {
   Counter unknown_notifications;  // notifications answered with RST
   Counter request_timeouts;       // server requests that ran out of retransmissions
   Counter retransmissions;        // server request retransmissions
-  Counter reads_skipped;      // Reads due while no client was registered (open model: not delayed)
-  Histogram read_latency;     // us, from when the Read was due to its response
-  Histogram observe_latency;  // us, from the Observe's send to its first response
+  Counter reads_skipped;  // Reads due while no client was registered (open model: not delayed)
+  std::array<Counter, kExerciseStepCount> exercise_ok;          // expected code (and payload)
+  std::array<Counter, kExerciseStepCount> exercise_unexpected;  // other code, RST or timeout
+  Counter exercise_started;
+  Counter exercise_completed;      // every step done and its observations cancelled
+  Counter exercise_skipped;        // steps the client cannot take (no creatable object, LwM2M 1.0)
+  Counter exercise_abandoned;      // registration gone, or notifications stopped, mid-walk
+  Counter exercise_rate_limited;   // registrations picked for a walk but over exercise_rate
+  Counter observations_cancelled;  // walk observations ended with RST to a notification
+  Counter sends;                   // Sends (POST /dp) answered 2.04
+  Counter send_records;            // records in those Sends
+  Counter sends_bad;               // Sends answered 4.00 or 4.15
+  Histogram read_latency;          // us, from when the Read was due to its response
+  Histogram observe_latency;       // us, from the Observe's send to its first response
 };
 
 struct ServerSnapshot {
@@ -69,10 +91,15 @@ struct ServerSnapshot {
   uint64_t notifications = 0, unknown_notifications = 0;
   uint64_t request_timeouts = 0, retransmissions = 0;
   uint64_t datagrams_in = 0, datagrams_out = 0;
+  std::array<uint64_t, kExerciseStepCount> exercise_ok{}, exercise_unexpected{};
+  uint64_t exercise_started = 0, exercise_completed = 0, exercise_skipped = 0;
+  uint64_t exercise_abandoned = 0, exercise_rate_limited = 0, observations_cancelled = 0;
+  uint64_t sends = 0, send_records = 0, sends_bad = 0;
   HistogramSnapshot read_latency;
   HistogramSnapshot observe_latency;
 
-  // "key=value" lines, the body of GET /sim/stats.
+  // "key=value" lines, the body of GET /sim/stats. The per-step exercise lines
+  // (exercise_<step>_ok, exercise_<step>_unexpected) appear once a walk has started.
   std::string to_text() const;
 };
 
@@ -96,6 +123,7 @@ class Lwm2mServer {
 
  private:
   ServerConfig config_;
+  std::atomic<uint32_t> exercise_log_lines_{0};
   Endpoint4 address_;
   std::unique_ptr<Directory> directory_;
   std::vector<std::unique_ptr<ServerThread>> threads_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/coap/coap.h"
+#include "sim/dm/data_model.h"
 #include "sim/fleet/fleet.h"
 #include "sim/format/format.h"
 #include "tests/integration/process.h"
@@ -75,7 +76,6 @@ class ClientRequests : public ::testing::Test {
     ASSERT_EQ(AddressPlan::parse("127.11.0.0/24", &c.local_addrs), "");
     ASSERT_EQ(EndpointPattern::parse("req-%d", &c.client.endpoint_pattern), "");
     c.client.server = server_.address();
-    c.client.links = "</>;rt=\"oma.lwm2m\",</3/0>";
     c.stop_timeout = 300 * kUsPerMs;
     fleet_ = std::make_unique<Fleet>(c);
     ASSERT_EQ(fleet_->prepare(), "");
@@ -184,15 +184,8 @@ TEST_F(ClientRequests, ErrorsAreCoapCodes) {
 }
 
 TEST_F(ClientRequests, InstanceReadHonoursAcceptAndDecodesBack) {
-  CodecContext ctx;
-  ctx.base = Lwm2mPath{3, 0};
-  ctx.type_of = [](const Lwm2mPath& p) {
-    return p.resource == 13 ? ResourceType::kTime
-           : (p.resource == 6 || p.resource == 9 || p.resource == 10 || p.resource == 11)
-               ? ResourceType::kInteger
-               : ResourceType::kString;
-  };
-  ctx.is_multiple = [](const Lwm2mPath& p) { return p.resource == 6 || p.resource == 11; };
+  const DataModel model(builtin_profile(ObjectRegistry::builtin()), 0, 0);
+  const CodecContext ctx = model.codec_context(Lwm2mPath{3, 0});
   uint16_t mid = 0x600;
   for (uint16_t format :
        {CoapContentFormat::kLwm2mTlv, CoapContentFormat::kSenmlJson, CoapContentFormat::kSenmlCbor,

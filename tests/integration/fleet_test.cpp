@@ -24,8 +24,6 @@ FleetConfig make_config(uint64_t clients, const Endpoint4& server, const std::st
   EXPECT_EQ(AddressPlan::parse(local, &c.local_addrs), "");
   EXPECT_EQ(EndpointPattern::parse("it-%06d", &c.client.endpoint_pattern), "");
   c.client.server = server;
-  const std::vector<Lwm2mPath> instances{{1, 0}, {3, 0}};
-  c.client.links = registration_links(instances);
   c.client.lifetime_s = 60;
   c.stop_timeout = 10 * kUsPerSec;
   return c;

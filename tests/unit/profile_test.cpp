@@ -480,7 +480,7 @@ struct BrokenCase {
 
 const BrokenCase kBroken[] = {
     {"unknown top-level key", "name: x\ncolour: red\n",
-     "t.yaml:2:1: colour: unknown key (expected one of: name, description, device, objects)"},
+     "t.yaml:2:1: colour: unknown key (expected one of: name, description, device, registration, send, objects)"},
     {"name missing", "objects: {}\n", "t.yaml:1:1: name: missing (required)"},
     {"not a map", "- a\n- b\n",
      "t.yaml:1:1: profile: expected a map with name, description, device and objects, got a "
@@ -665,7 +665,7 @@ objects:
 )";
   EXPECT_EQ(errors_of(yaml, "/no/dir"),
             "t.yaml:2:1: descripton: unknown key (expected one of: name, description, device, "
-            "objects)\n"
+            "registration, send, objects)\n"
             "t.yaml:4:11: device.serial: pattern 'SN%d%d' has more than one %d\n"
             "t.yaml:8:10: objects.3.0.9: 101 is outside Battery Level's range 0..100\n"
             "t.yaml:9:10: objects.3.0.4: Reboot is executable and takes no value\n"

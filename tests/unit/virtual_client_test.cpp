@@ -19,8 +19,9 @@ class FakeEnv final : public ClientEnv {
   FakeEnv() : rng_(42) {
     EXPECT_EQ(EndpointPattern::parse("dev-%03d", &config_.endpoint_pattern), "");
     const std::vector<Lwm2mPath> objects{{1, 0}, {3, 0}};
-    config_.links = registration_links(objects);
+    links_ = registration_links(objects);
     config_.lifetime_s = 100;
+    lifetime_ = 100;
   }
 
   const ClientConfig& config() const override { return config_; }
@@ -28,6 +29,8 @@ class FakeEnv final : public ClientEnv {
   Rng& rng() override { return rng_; }
   ClientStats& stats() override { return stats_; }
   uint64_t global_index(uint32_t client) const override { return client + 7; }
+  uint32_t lifetime(uint32_t) const override { return lifetime_; }
+  std::string_view links(uint32_t) override { return links_; }
   void send(uint32_t, std::span<const uint8_t> d) override {
     sent_.push_back({clock_.now(), {d.begin(), d.end()}});
   }
@@ -73,6 +76,8 @@ class FakeEnv final : public ClientEnv {
   }
 
   ClientConfig config_;
+  uint32_t lifetime_ = 0;
+  std::string links_;
   ManualClock clock_;
   Rng rng_;
   ClientStats stats_;
@@ -258,6 +263,67 @@ TEST(VirtualClient, ResponsesThatMatchNothingAreCountedAndIgnored) {
               coap_write_empty(rst, CoapType::kRst, static_cast<uint16_t>(reg.message_id() + 1)));
   EXPECT_EQ(c.state(), ClientState::kRegistering);
   EXPECT_EQ(env.stats_.unexpected.value(), 2u);
+}
+
+TEST(VirtualClient, RequestedUpdateCarriesNewLifetimeAndLinks) {
+  FakeEnv env;
+  VirtualClient c;
+  c.start(env, 0, 0);
+  ASSERT_TRUE(env.fire(c));
+  env.respond(c, CoapCode::kCreated, "rd/7");
+  ASSERT_EQ(c.state(), ClientState::kRegistered);
+
+  // A server wrote a new lifetime and created an instance: the Update goes out at once.
+  env.lifetime_ = 60;
+  env.links_ = "</>;rt=\"oma.lwm2m\",</1/0>,</3/0>,</3303/1>";
+  c.request_update(env, 0, true, true);
+  EXPECT_EQ(c.state(), ClientState::kUpdating);
+  const CoapMessage update = env.last();
+  std::array<char, 128> buf;
+  EXPECT_EQ(update.join(CoapOption::kUriPath, buf), "rd/7");
+  EXPECT_EQ(update.join(CoapOption::kUriQuery, buf), "lt=60");
+  const auto p = update.payload();
+  EXPECT_EQ(std::string(p.begin(), p.end()), env.links_);
+  env.respond(c, CoapCode::kChanged);
+  EXPECT_EQ(c.state(), ClientState::kRegistered);
+  // The next regular Update follows the new lifetime and carries neither.
+  EXPECT_EQ(*env.timer_, env.clock_.now() + 54 * kUsPerSec);
+  ASSERT_TRUE(env.fire(c));
+  EXPECT_EQ(env.last().find(CoapOption::kUriQuery), nullptr);
+  EXPECT_TRUE(env.last().payload().empty());
+}
+
+TEST(VirtualClient, UpdateRequestedDuringAnUpdateFollowsIt) {
+  FakeEnv env;
+  VirtualClient c;
+  c.start(env, 0, 0);
+  ASSERT_TRUE(env.fire(c));
+  env.respond(c, CoapCode::kCreated, "rd/7");
+  c.request_update(env, 0, false, false);
+  const size_t sent = env.sent_.size();
+  c.request_update(env, 0, false, false);
+  EXPECT_EQ(env.sent_.size(), sent);  // one exchange at a time
+  env.respond(c, CoapCode::kChanged);
+  EXPECT_EQ(c.state(), ClientState::kUpdating);
+  EXPECT_EQ(env.sent_.size(), sent + 1);
+}
+
+TEST(VirtualClient, RebootDropsTheRegistrationSilentlyAndRegistersAgain) {
+  FakeEnv env;
+  VirtualClient c;
+  c.start(env, 0, 0);
+  ASSERT_TRUE(env.fire(c));
+  env.respond(c, CoapCode::kCreated, "rd/7");
+  const size_t sent = env.sent_.size();
+  c.reboot(env, 0, env.clock_.now() + 5 * kUsPerSec);
+  EXPECT_EQ(c.state(), ClientState::kIdle);
+  EXPECT_EQ(c.location(), "");
+  EXPECT_EQ(env.sent_.size(), sent);  // no De-register: the device just went down
+  EXPECT_EQ(*env.timer_, env.clock_.now() + 5 * kUsPerSec);
+  ASSERT_TRUE(env.fire(c));
+  EXPECT_EQ(c.state(), ClientState::kRegistering);
+  std::array<char, 128> buf;
+  EXPECT_EQ(env.last().join(CoapOption::kUriPath, buf), "rd");
 }
 
 TEST(VirtualClient, IsSmall) {
