@@ -366,7 +366,9 @@ void DataModel::append_resource(const Lwm2mPath& resource, uint32_t ri,
   if (d == nullptr) {
     return;
   }
-  for (auto it = written_lower(d->written, resource);
+  // Instances sort before the resource's own path (kAbsent is the largest id): start at 0.
+  const Lwm2mPath first{resource.object, resource.instance, resource.resource, 0};
+  for (auto it = written_lower(d->written, first);
        it != d->written.end() && same_resource(it->path, resource); ++it) {
     if (ri == Lwm2mPath::kAbsent || it->path.resource_instance == ri) {
       out->push_back(*it);
@@ -860,8 +862,11 @@ std::string DataModel::registration_links(const ClientContext& client) const {
     if (p.object != last_object) {
       last_object = p.object;
       // An object whose version is not 1.0 announces it (TS 1.1 6.2.1.1): "</3303>;ver=1.1".
+      // Core objects (0-7) are left out: their version follows from the lwm2m= of the
+      // Register, and servers that know only older core models refuse newer ones.
       const ObjectDefinition* def = object_definition(p.object);
-      if (def != nullptr && !def->object_version.empty() && def->object_version != "1.0") {
+      if (def != nullptr && p.object > 7 && !def->object_version.empty() &&
+          def->object_version != "1.0") {
         s += ",</" + std::to_string(p.object) + ">;ver=" + def->object_version;
       }
     }
