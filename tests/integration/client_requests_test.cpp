@@ -20,51 +20,7 @@ namespace {
 
 using std::chrono::seconds;
 
-// A bare UDP socket on 127.0.0.1 that speaks CoAP by hand.
-class FakeServer {
- public:
-  FakeServer() {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(0x7f000001);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    socklen_t len = sizeof sa;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    address_ = {0x7f000001, ntohs(sa.sin_port)};
-    timeval tv{2, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~FakeServer() { ::close(fd_); }
-
-  Endpoint4 address() const { return address_; }
-
-  // Next datagram, with its sender.
-  std::optional<std::vector<uint8_t>> receive(Endpoint4* from) {
-    std::array<uint8_t, 2048> buf;
-    sockaddr_in sa{};
-    socklen_t len = sizeof sa;
-    const ssize_t n =
-        recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&sa), &len);
-    if (n < 0) {
-      return std::nullopt;
-    }
-    *from = {ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)};
-    return std::vector<uint8_t>(buf.begin(), buf.begin() + n);
-  }
-
-  void send(const Endpoint4& to, std::span<const uint8_t> data) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(to.ip);
-    sa.sin_port = htons(to.port);
-    sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  }
-
- private:
-  int fd_ = -1;
-  Endpoint4 address_;
-};
+using testing::FakeServer;
 
 class ClientRequests : public ::testing::Test {
  protected:

@@ -199,4 +199,41 @@ std::map<std::string, uint64_t> query_server_stats(const Endpoint4& server) {
   return result;
 }
 
+FakeServer::FakeServer() {
+  fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(0x7f000001);
+  ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+  address_ = {0x7f000001, ntohs(sa.sin_port)};
+  timeval tv{2, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+FakeServer::~FakeServer() {
+  ::close(fd_);
+}
+
+std::optional<std::vector<uint8_t>> FakeServer::receive(Endpoint4* from) {
+  std::array<uint8_t, 2048> buf;
+  sockaddr_in sa{};
+  socklen_t len = sizeof sa;
+  const ssize_t n = recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&sa), &len);
+  if (n < 0) {
+    return std::nullopt;
+  }
+  *from = {ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)};
+  return std::vector<uint8_t>(buf.begin(), buf.begin() + n);
+}
+
+void FakeServer::send(const Endpoint4& to, std::span<const uint8_t> data) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(to.ip);
+  sa.sin_port = htons(to.port);
+  sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+}
+
 }  // namespace lwm2msim::testing

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,25 @@ class ServerProcess {
 
  private:
   std::unique_ptr<ChildProcess> process_;
+  Endpoint4 address_;
+};
+
+// A bare UDP socket on 127.0.0.1 (free port) that speaks CoAP by hand: a server whose every
+// answer a test decides. Receives time out after 2 s.
+class FakeServer {
+ public:
+  FakeServer();
+  ~FakeServer();
+  FakeServer(const FakeServer&) = delete;
+  FakeServer& operator=(const FakeServer&) = delete;
+
+  Endpoint4 address() const { return address_; }
+  // Next datagram, with its sender; nullopt after the timeout.
+  std::optional<std::vector<uint8_t>> receive(Endpoint4* from);
+  void send(const Endpoint4& to, std::span<const uint8_t> data);
+
+ private:
+  int fd_ = -1;
   Endpoint4 address_;
 };
 
