@@ -173,6 +173,19 @@ std::vector<MetricFamily> collect_families(const FleetSnapshot& s, const ServerS
        "Retransmitted server requests answered from the duplicate cache", s.request_duplicates},
       {"lwm2msim_observations_total", "Observations established by the server", s.observations},
       {"lwm2msim_notifications_total", "Notifications sent by clients", s.notifications},
+      {"lwm2msim_notifications_confirmable_total", "CON notifications sent by clients",
+       s.notifications_con},
+      {"lwm2msim_notification_timeouts_total",
+       "CON notifications never acknowledged (the observation ended)", s.notification_timeouts},
+      {"lwm2msim_observations_cancelled_total",
+       "Observations ended by the server (RST or Cancel Observe) or by a deleted target",
+       s.observations_cancelled},
+      {"lwm2msim_sends_total", "Send (POST /dp) requests started by clients", s.sends},
+      {"lwm2msim_sends_ok_total", "Sends answered with 2.04", s.sends_ok},
+      {"lwm2msim_sends_failed_total", "Sends refused or unanswered", s.sends_failed},
+      {"lwm2msim_reboots_total", "Reboots and factory resets executed by clients", s.reboots},
+      {"lwm2msim_data_changes_total", "Writes, Creates and Deletes that changed client data",
+       s.writes_applied},
       {"lwm2msim_retransmissions_total", "CON retransmissions by clients", s.retransmissions},
       {"lwm2msim_timeouts_total", "Client exchanges that ran out of retransmissions", s.timeouts},
       {"lwm2msim_backoffs_total", "Times a client entered backoff after a failure", s.backoffs},
@@ -188,6 +201,17 @@ std::vector<MetricFamily> collect_families(const FleetSnapshot& s, const ServerS
     add_counter(f, {g}, c.value);
     out.push_back(std::move(f));
   }
+
+  MetricFamily changed = family("lwm2msim_clients_with_changes",
+                                "Clients holding data a server wrote, created or deleted",
+                                MetricType::Gauge);
+  add_gauge(changed, {g}, static_cast<double>(s.clients_with_data));
+  out.push_back(std::move(changed));
+  MetricFamily changed_bytes =
+      family("lwm2msim_client_changes_bytes", "Heap bytes of that per-client data",
+             MetricType::Gauge);
+  add_gauge(changed_bytes, {g}, static_cast<double>(s.client_data_bytes));
+  out.push_back(std::move(changed_bytes));
 
   MetricFamily datagrams =
       family("lwm2msim_datagrams_total", "UDP datagrams of the fleet", MetricType::Counter);

@@ -45,8 +45,10 @@ const std::vector<Summary::CatalogEntry>& Summary::catalog() {
       {"server_requests",
        MetricKind::kCounter,
        {"received", "duplicates", "ok", "client_errors", "server_errors"}},
-      {"observations", MetricKind::kCounter, {"established"}},
-      {"notifications", MetricKind::kCounter, {"sent"}},
+      {"observations", MetricKind::kCounter, {"established", "cancelled"}},
+      {"notifications", MetricKind::kCounter, {"sent", "confirmable", "timeouts"}},
+      {"sends", MetricKind::kCounter, {"sent", "ok", "failed"}},
+      {"data_model", MetricKind::kCounter, {"changes", "reboots", "clients_changed", "bytes"}},
       {"datagrams",
        MetricKind::kCounter,
        {"in", "out", "send_errors", "malformed", "unknown_address"}},
@@ -114,9 +116,18 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
                        {"client_errors", client_errors},
                        {"server_errors", server_errors}}));
   m.push_back(counter("observations", "Observations established by the server",
-                      {{"established", s.observations}}));
-  m.push_back(
-      counter("notifications", "Notifications sent by clients", {{"sent", s.notifications}}));
+                      {{"established", s.observations}, {"cancelled", s.observations_cancelled}}));
+  m.push_back(counter("notifications", "Notifications sent by clients",
+                      {{"sent", s.notifications},
+                       {"confirmable", s.notifications_con},
+                       {"timeouts", s.notification_timeouts}}));
+  m.push_back(counter("sends", "Send (POST /dp) requests by clients",
+                      {{"sent", s.sends}, {"ok", s.sends_ok}, {"failed", s.sends_failed}}));
+  m.push_back(counter("data_model", "Changes servers made to client data models",
+                      {{"changes", s.writes_applied},
+                       {"reboots", s.reboots},
+                       {"clients_changed", s.clients_with_data},
+                       {"bytes", s.client_data_bytes}}));
   m.push_back(counter("datagrams", "UDP datagrams of the fleet",
                       {{"in", s.datagrams_in},
                        {"out", s.datagrams_out},

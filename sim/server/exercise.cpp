@@ -1,5 +1,6 @@
 #include "sim/server/exercise.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 

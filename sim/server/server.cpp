@@ -34,6 +34,9 @@ constexpr uint32_t kMaxExerciseLogLines = 20;  // per run: enough to see what go
 // Stats answers larger than this go block-wise (RFC 7959), in blocks of this size (SZX 6).
 constexpr size_t kStatsBlockSize = 1024;
 constexpr uint32_t kStatsBlockSzx = 6;
+// Later blocks come from the text block 0 was cut from (the counters move, the query itself moves
+// datagrams_in), if the same reader asks within this long.
+constexpr TimeUs kStatsCacheUs = 10 * kUsPerSec;
 
 std::span<const uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -384,17 +387,23 @@ class ServerThread final : public DatagramHandler {
   // GET /sim/stats: whole when it fits one block, else the block the request asks for (block 0
   // when it names none), with an ETag of the text.
   void respond_stats(const Endpoint4& peer, const CoapMessage& req) {
-    const std::string text = stats_text_();
     const CoapOptionView* block = req.find(CoapOption::kBlock2);
-    if (block == nullptr && text.size() <= kStatsBlockSize) {
-      respond(peer, req, CoapCode::kContent, {}, CoapContentFormat::kTextPlain, bytes_of(text));
-      return;
-    }
     uint32_t num = 0;
     uint32_t szx = kStatsBlockSzx;
     if (block != nullptr) {
       num = block->as_uint() >> 4;
       szx = std::min(block->as_uint() & 7, kStatsBlockSzx);
+    }
+    const TimeUs t = now();
+    if (num == 0 || stats_cache_peer_ != peer || t - stats_cache_at_ > kStatsCacheUs) {
+      stats_cache_ = stats_text_();
+      stats_cache_peer_ = peer;
+      stats_cache_at_ = t;
+    }
+    const std::string& text = stats_cache_;
+    if (block == nullptr && text.size() <= kStatsBlockSize) {
+      respond(peer, req, CoapCode::kContent, {}, CoapContentFormat::kTextPlain, bytes_of(text));
+      return;
     }
     const size_t size = size_t{16} << szx;
     const size_t offset = size_t{num} * size;
@@ -863,6 +872,9 @@ class ServerThread final : public DatagramHandler {
   std::unordered_map<uint64_t, uint32_t> walk_observations_;  // observation token -> walk
   double exercise_tokens_ = 0;
   TimeUs exercise_refilled_ = 0;
+  std::string stats_cache_;  // the text block-wise stats answers are cut from
+  Endpoint4 stats_cache_peer_;
+  TimeUs stats_cache_at_ = 0;
   std::vector<uint32_t> owned_;
   TimeUs next_read_due_ = 0;
   TimeUs next_sweep_ = 0;
