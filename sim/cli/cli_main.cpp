@@ -196,6 +196,9 @@ int cli_main(int argc, char** argv) {
   ServerArgs server_args;
   srv->add_option("--listen,-l", listen, "Address to listen on, IPv4:PORT (port 0: any free port)");
   srv->add_option("--seed", server_seed, "Seed for the server's random choices");
+  std::string server_models;
+  srv->add_option("--models", server_models,
+                  "Directory of OMA DDF XML object definitions (types for payloads it builds)");
   add_server_options(*srv, server_args, "--");
 
   try {
@@ -227,6 +230,7 @@ int cli_main(int argc, char** argv) {
         return fail("--models " + models_dir + ":\n" + e);
       }
     }
+    ro.server.registry = std::make_shared<const ObjectRegistry>(registry);
     if (profile_path.empty()) {
       f.profile = builtin_profile(registry);
     } else {
@@ -289,6 +293,13 @@ int cli_main(int argc, char** argv) {
     return fail("--listen: '" + listen + "' is not IPv4:PORT");
   }
   sc.seed = server_seed;
+  if (!server_models.empty()) {
+    ObjectRegistry registry = ObjectRegistry::builtin();
+    if (std::string e = registry.load_directory(server_models); !e.empty()) {
+      return fail("--models " + server_models + ":\n" + e);
+    }
+    sc.registry = std::make_shared<const ObjectRegistry>(std::move(registry));
+  }
   if (std::string e = apply_server_args(server_args, &sc); !e.empty()) {
     return fail(e);
   }

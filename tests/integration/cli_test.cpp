@@ -77,14 +77,14 @@ TEST(Cli, ThresholdsDecideTheExitCodeAndFillTheReports) {
                     "--seed",        "5",
                     "--threshold",   "registrations.ok == 100",
                     "--threshold",   "errors.rate < 1%",
-                    "--threshold",   "notifications.sent > 1000000",
+                    "--threshold",   "sends.sent > 1000000",
                     "--report",      json,
                     "--junit",       junit});
   const auto code = run.wait(seconds(60));
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 99) << run.err();
   EXPECT_NE(run.out().find("ok   registrations.ok == 100"), std::string::npos) << run.out();
-  EXPECT_NE(run.out().find("FAIL notifications.sent > 1000000"), std::string::npos) << run.out();
+  EXPECT_NE(run.out().find("FAIL sends.sent > 1000000"), std::string::npos) << run.out();
   const std::string report = read_file(json);
   EXPECT_NE(report.find("\"passed\": false"), std::string::npos) << report;
   EXPECT_NE(report.find("\"registration_latency\""), std::string::npos);
@@ -92,7 +92,7 @@ TEST(Cli, ThresholdsDecideTheExitCodeAndFillTheReports) {
   EXPECT_NE(report.find("\"cpus\""), std::string::npos);
   const std::string xml = read_file(junit);
   EXPECT_NE(xml.find("tests=\"3\" failures=\"1\""), std::string::npos) << xml;
-  EXPECT_NE(xml.find("<failure message=\"notifications.sent &gt; 1000000 failed: actual 0\"/>"),
+  EXPECT_NE(xml.find("<failure message=\"sends.sent &gt; 1000000 failed: actual 0\"/>"),
             std::string::npos)
       << xml;
   std::remove(json.c_str());

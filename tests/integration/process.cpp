@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -154,11 +155,13 @@ ServerProcess::ServerProcess(uint16_t port, std::vector<std::string> extra) {
   }
 }
 
+// GET /sim/stats block by block (RFC 7959): with the per-step exercise lines the text outgrows
+// one datagram. Starts over when the ETag shows the text changed between blocks.
 std::map<std::string, uint64_t> query_server_stats(const Endpoint4& server) {
-  std::map<std::string, uint64_t> result;
+  static std::atomic<uint16_t> next_mid{0x4100};
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    return result;
+    return {};
   }
   timeval tv{0, 300 * 1000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -166,36 +169,63 @@ std::map<std::string, uint64_t> query_server_stats(const Endpoint4& server) {
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(server.ip);
   sa.sin_port = htons(server.port);
-  for (uint16_t attempt = 0; attempt < 10 && result.empty(); ++attempt) {
-    std::array<uint8_t, 64> req;
-    const uint8_t token[] = {0x51, 0x52, static_cast<uint8_t>(attempt)};
-    CoapWriter w(req);
-    w.header(CoapType::kCon, CoapCode::kGet, static_cast<uint16_t>(0x7700 + attempt), token)
-        .option_path(CoapOption::kUriPath, "sim/stats");
-    const auto msg = w.finish();
-    sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-    std::array<uint8_t, 2048> buf;
-    const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
-    if (n <= 0) {
-      continue;
-    }
-    CoapMessage m;
-    if (m.parse({buf.data(), static_cast<size_t>(n)}) != CoapParseError::kOk ||
-        m.code() != CoapCode::kContent || m.message_id() != 0x7700 + attempt) {
-      continue;
-    }
-    std::string_view text(reinterpret_cast<const char*>(m.payload().data()), m.payload().size());
-    while (!text.empty()) {
-      const size_t nl = text.find('\n');
-      const std::string_view line = text.substr(0, nl);
-      const size_t eq = line.find('=');
-      if (eq != std::string_view::npos) {
-        result[std::string(line.substr(0, eq))] = std::stoull(std::string(line.substr(eq + 1)));
+  // One block's answer: its payload, ETag and whether more follow; false when none came.
+  auto fetch = [&](uint32_t num, std::string* payload, std::string* etag, bool* more) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      const uint16_t mid = next_mid++;
+      const uint8_t token[] = {0x5e, static_cast<uint8_t>(mid)};
+      std::array<uint8_t, 64> req;
+      CoapWriter w(req);
+      w.header(CoapType::kCon, CoapCode::kGet, mid, token)
+          .option_path(CoapOption::kUriPath, "sim/stats")
+          .option_uint(CoapOption::kBlock2, (num << 4) | 6);
+      const auto msg = w.finish();
+      sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+      std::array<uint8_t, 2048> buf;
+      const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+      CoapMessage m;
+      if (n <= 0 || m.parse({buf.data(), static_cast<size_t>(n)}) != CoapParseError::kOk ||
+          m.message_id() != mid || m.code() != CoapCode::kContent) {
+        continue;
       }
-      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+      const CoapOptionView* block = m.find(CoapOption::kBlock2);
+      const CoapOptionView* tag = m.find(CoapOption::kETag);
+      payload->assign(m.payload().begin(), m.payload().end());
+      etag->assign(tag == nullptr ? std::string() : std::string(tag->as_string()));
+      *more = block != nullptr && (block->as_uint() & 8) != 0;
+      return block == nullptr || (block->as_uint() >> 4) == num;
+    }
+    return false;
+  };
+  std::string text;
+  for (int round = 0; round < 5 && text.empty(); ++round) {
+    std::string first_etag;
+    for (uint32_t num = 0;; ++num) {
+      std::string payload, etag;
+      bool more = false;
+      if (!fetch(num, &payload, &etag, &more) || (num > 0 && etag != first_etag)) {
+        text.clear();
+        break;
+      }
+      first_etag = num == 0 ? etag : first_etag;
+      text += payload;
+      if (!more) {
+        break;
+      }
     }
   }
   ::close(fd);
+  std::map<std::string, uint64_t> result;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
+    const size_t eq = line.find('=');
+    if (eq != std::string_view::npos) {
+      result[std::string(line.substr(0, eq))] = std::stoull(std::string(line.substr(eq + 1)));
+    }
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+  }
   return result;
 }
 

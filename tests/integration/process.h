@@ -81,7 +81,8 @@ class FakeServer {
   Endpoint4 address_;
 };
 
-// GET /sim/stats from a built-in server over CoAP; empty map when it does not answer.
+// GET /sim/stats from a built-in server over CoAP, block-wise (RFC 7959) when the text
+// outgrows one datagram; empty map when it does not answer.
 std::map<std::string, uint64_t> query_server_stats(const Endpoint4& server);
 
 // Polls `predicate` every 50 ms until it holds or `timeout` passes.
