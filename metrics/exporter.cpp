@@ -202,14 +202,13 @@ std::vector<MetricFamily> collect_families(const FleetSnapshot& s, const ServerS
     out.push_back(std::move(f));
   }
 
-  MetricFamily changed = family("lwm2msim_clients_with_changes",
-                                "Clients holding data a server wrote, created or deleted",
-                                MetricType::Gauge);
+  MetricFamily changed =
+      family("lwm2msim_clients_with_changes",
+             "Clients holding data a server wrote, created or deleted", MetricType::Gauge);
   add_gauge(changed, {g}, static_cast<double>(s.clients_with_data));
   out.push_back(std::move(changed));
-  MetricFamily changed_bytes =
-      family("lwm2msim_client_changes_bytes", "Heap bytes of that per-client data",
-             MetricType::Gauge);
+  MetricFamily changed_bytes = family("lwm2msim_client_changes_bytes",
+                                      "Heap bytes of that per-client data", MetricType::Gauge);
   add_gauge(changed_bytes, {g}, static_cast<double>(s.client_data_bytes));
   out.push_back(std::move(changed_bytes));
 

@@ -347,8 +347,8 @@ void VirtualClient::reboot(ClientEnv& env, uint32_t id, TimeUs due) {
   if (state_ == ClientState::kStopped || (flags_ & kStopRequested) != 0) {
     return;
   }
-  flags_ &= static_cast<uint8_t>(
-      ~(kAwaitingSeparate | kUpdateWanted | kLifetimeChanged | kLinksChanged));
+  flags_ &=
+      static_cast<uint8_t>(~(kAwaitingSeparate | kUpdateWanted | kLifetimeChanged | kLinksChanged));
   location_.clear();
   failures_ = 0;
   set_state(env, id, ClientState::kIdle);

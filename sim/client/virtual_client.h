@@ -124,7 +124,7 @@ class VirtualClient {
     kStopRequested = 1,
     kAwaitingSeparate = 2,
     kSeeded = 4,
-    kUpdateWanted = 8,     // an Update is due as soon as the pending exchange completes
+    kUpdateWanted = 8,      // an Update is due as soon as the pending exchange completes
     kLifetimeChanged = 16,  // the next Update carries lt=
     kLinksChanged = 32,     // the next Update carries the object links
   };

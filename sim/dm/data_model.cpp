@@ -90,9 +90,9 @@ bool is_replaced(const ClientData* data, const Lwm2mPath& resource) {
          std::binary_search(data->replaced.begin(), data->replaced.end(), resource, path_less);
 }
 void upsert_written(ClientData* data, Record record) {
-  const auto it = std::lower_bound(
-      data->written.begin(), data->written.end(), record.path,
-      [](const Record& r, const Lwm2mPath& k) { return path_less(r.path, k); });
+  const auto it =
+      std::lower_bound(data->written.begin(), data->written.end(), record.path,
+                       [](const Record& r, const Lwm2mPath& k) { return path_less(r.path, k); });
   if (it != data->written.end() && it->path == record.path) {
     it->value = std::move(record.value);
   } else {
@@ -107,9 +107,9 @@ const NotificationAttributes* attributes_at(const ClientData* data, const Lwm2mP
   if (data == nullptr) {
     return nullptr;
   }
-  const auto it = std::lower_bound(
-      data->attributes.begin(), data->attributes.end(), p,
-      [](const auto& e, const Lwm2mPath& k) { return path_less(e.first, k); });
+  const auto it =
+      std::lower_bound(data->attributes.begin(), data->attributes.end(), p,
+                       [](const auto& e, const Lwm2mPath& k) { return path_less(e.first, k); });
   return it != data->attributes.end() && it->first == p ? &it->second : nullptr;
 }
 
@@ -185,8 +185,7 @@ DataModel::DataModel(std::shared_ptr<const Profile> profile, uint64_t seed, int6
     : profile_(std::move(profile)), seed_(seed), unix_epoch_s_(unix_epoch_s) {}
 
 const ObjectDefinition* DataModel::object_definition(uint32_t object) const {
-  return object > UINT16_MAX ? nullptr
-                             : profile_->registry().find(static_cast<uint16_t>(object));
+  return object > UINT16_MAX ? nullptr : profile_->registry().find(static_cast<uint16_t>(object));
 }
 
 const ResourceDefinition* DataModel::resource_definition(const Lwm2mPath& path) const {
@@ -339,16 +338,16 @@ Value DataModel::profile_value(const ProfileResource& r, const ClientContext& cl
   return v;
 }
 
-void DataModel::append_resource(const Lwm2mPath& resource, uint32_t ri,
-                                const ClientContext& client, std::vector<Record>* out) const {
+void DataModel::append_resource(const Lwm2mPath& resource, uint32_t ri, const ClientContext& client,
+                                std::vector<Record>* out) const {
   const ClientData* d = client.data;
   const auto key = instance_key(resource.object, resource.instance);
-  const bool profile_backed = profile_->find_instance(key.first, key.second) != nullptr &&
-                              (d == nullptr || (!sorted_contains(d->deleted, key) &&
-                                                !sorted_contains(d->created, key)));
+  const bool profile_backed =
+      profile_->find_instance(key.first, key.second) != nullptr &&
+      (d == nullptr || (!sorted_contains(d->deleted, key) && !sorted_contains(d->created, key)));
   if (profile_backed && !is_replaced(d, resource)) {
-    const auto entries = profile_->find_resource(key.first, key.second,
-                                                 static_cast<uint16_t>(resource.resource));
+    const auto entries =
+        profile_->find_resource(key.first, key.second, static_cast<uint16_t>(resource.resource));
     if (!entries.empty()) {
       for (const ProfileResource& r : entries) {
         if (ri != Lwm2mPath::kAbsent && r.path.resource_instance != ri) {
@@ -428,7 +427,8 @@ uint8_t DataModel::read_composite(std::span<const Lwm2mPath> paths, const Client
 }
 
 uint8_t DataModel::check_value(const Record& record, const ResourceDefinition& def) const {
-  if (std::holds_alternative<std::monostate>(record.value) || lwm2msim::type_of(record.value) != def.type) {
+  if (std::holds_alternative<std::monostate>(record.value) ||
+      lwm2msim::type_of(record.value) != def.type) {
     return CoapCode::kBadRequest;
   }
   if (is_numeric(def.type)) {
@@ -458,8 +458,8 @@ void DataModel::apply_write(const Lwm2mPath& resource, std::span<const Record> v
       view.data = data;
       append_resource(resource, Lwm2mPath::kAbsent, view, &current);
     }
-    const auto pos = std::lower_bound(data->replaced.begin(), data->replaced.end(), resource,
-                                      path_less);
+    const auto pos =
+        std::lower_bound(data->replaced.begin(), data->replaced.end(), resource, path_less);
     data->replaced.insert(pos, resource);
     for (Record& r : current) {
       upsert_written(data, std::move(r));
@@ -594,8 +594,7 @@ uint8_t DataModel::execute(const Lwm2mPath& path, std::string_view arguments,
 }
 
 uint8_t DataModel::create(const Lwm2mPath& path, std::span<const Record> records,
-                          const ClientContext& client, ClientData* data,
-                          uint16_t* instance) const {
+                          const ClientContext& client, ClientData* data, uint16_t* instance) const {
   if (path.depth() != 1) {
     return CoapCode::kMethodNotAllowed;
   }
@@ -634,7 +633,8 @@ uint8_t DataModel::create(const Lwm2mPath& path, std::span<const Record> records
   }
   const auto key = instance_key(path.object, id);
   sorted_insert(&data->created, key);
-  erase_written_if(data, [&](const Lwm2mPath& p) { return same_instance(p, key.first, key.second); });
+  erase_written_if(data,
+                   [&](const Lwm2mPath& p) { return same_instance(p, key.first, key.second); });
   for (const Record& r : records) {
     upsert_written(data, r);
   }
@@ -725,9 +725,8 @@ uint8_t DataModel::discover(const Lwm2mPath& path, const ClientContext& client,
 }
 
 uint8_t DataModel::write_attributes(const Lwm2mPath& path,
-                                    std::span<const std::string_view> queries,
-                                    Lwm2mVersion version, const ClientContext& client,
-                                    ClientData* data) const {
+                                    std::span<const std::string_view> queries, Lwm2mVersion version,
+                                    const ClientContext& client, ClientData* data) const {
   if (path.depth() == 0) {
     return CoapCode::kMethodNotAllowed;
   }
@@ -745,9 +744,9 @@ uint8_t DataModel::write_attributes(const Lwm2mPath& path,
   if (const uint8_t code = apply_write_attributes(queries, target, &attrs); code != 0) {
     return code;
   }
-  auto it = std::lower_bound(
-      data->attributes.begin(), data->attributes.end(), path,
-      [](const auto& e, const Lwm2mPath& k) { return path_less(e.first, k); });
+  auto it =
+      std::lower_bound(data->attributes.begin(), data->attributes.end(), path,
+                       [](const auto& e, const Lwm2mPath& k) { return path_less(e.first, k); });
   const bool found = it != data->attributes.end() && it->first == path;
   if (attrs.empty()) {
     if (found) {
@@ -812,7 +811,8 @@ bool DataModel::is_constant(const Lwm2mPath& path, const ClientContext& client) 
     }
     if (!instance_exists(r.path.object, r.path.instance, client) ||
         is_replaced(d, resource_path(r.path)) || find_written(d, r.path) != nullptr ||
-        (d != nullptr && sorted_contains(d->created, instance_key(r.path.object, r.path.instance)))) {
+        (d != nullptr &&
+         sorted_contains(d->created, instance_key(r.path.object, r.path.instance)))) {
       continue;
     }
     return false;

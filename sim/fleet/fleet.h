@@ -64,23 +64,23 @@ constexpr size_t kResponseCodeSlots = kResponseCodes.size() + 1;
 
 // Per-worker statistics of server-initiated requests (client side).
 struct RequestStats {
-  Counter requests;         // requests received from the server (duplicates excluded)
-  Counter duplicates;       // retransmitted CONs answered from the duplicate cache
-  Counter responses_2xx;    // success responses sent
-  Counter responses_4xx;    // client-error responses sent
-  Counter responses_5xx;    // server-error responses sent
-  Counter observations;     // observations established
-  Counter notifications;    // notifications sent (CON and NON; not retransmissions)
-  Counter notifications_con;      // of which CON
-  Counter notification_timeouts;  // CON notifications never ACKed: observation dropped
+  Counter requests;                // requests received from the server (duplicates excluded)
+  Counter duplicates;              // retransmitted CONs answered from the duplicate cache
+  Counter responses_2xx;           // success responses sent
+  Counter responses_4xx;           // client-error responses sent
+  Counter responses_5xx;           // server-error responses sent
+  Counter observations;            // observations established
+  Counter notifications;           // notifications sent (CON and NON; not retransmissions)
+  Counter notifications_con;       // of which CON
+  Counter notification_timeouts;   // CON notifications never ACKed: observation dropped
   Counter observations_cancelled;  // observations ended by RST or Cancel Observe
   Counter sends;                   // Send (POST /dp) requests started
   Counter sends_ok;                // 2.04 answers to Sends
   Counter sends_failed;            // error answers or timeouts of Sends
   Counter reboots;                 // reboots and factory resets executed
   Counter writes_applied;          // Write, Write-Composite, Create and Delete that changed data
-  Counter malformed;        // datagrams that failed to parse
-  Counter unknown_address;  // datagrams for an address no client of ours has
+  Counter malformed;               // datagrams that failed to parse
+  Counter unknown_address;         // datagrams for an address no client of ours has
   // responses sent, by Lwm2mOperation and response_code_slot()
   std::array<std::array<Counter, kResponseCodeSlots>, kOperationCount> by_operation_code;
 };

@@ -5,7 +5,6 @@
 #include <asio/post.hpp>
 #include <cmath>
 
-
 namespace lwm2msim {
 namespace {
 
@@ -376,7 +375,8 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
         reply(client, request, op, CoapCode::kUnsupportedContentFormat, 0, {}, nullptr);
         return;
       }
-      const uint16_t format = accept != nullptr ? static_cast<uint16_t>(accept->as_uint()) : in_format;
+      const uint16_t format =
+          accept != nullptr ? static_cast<uint16_t>(accept->as_uint()) : in_format;
       std::vector<Record> listed;
       if (!decode(in_format, model_.codec_context(path), request.payload(), &listed).ok()) {
         reply(client, request, op, CoapCode::kBadRequest, 0, {}, nullptr);
@@ -389,8 +389,9 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
       }
       uint8_t code = model_.read_composite(paths, ctx, &records);
       if (code == CoapCode::kContent) {
-        code = is_composite_format(format, version) ? encode_records(path, format, records, &payload)
-                                                     : CoapCode::kNotAcceptable;
+        code = is_composite_format(format, version)
+                   ? encode_records(path, format, records, &payload)
+                   : CoapCode::kNotAcceptable;
       }
       if (code != CoapCode::kContent) {
         reply(client, request, op, code, 0, {}, nullptr);
@@ -441,8 +442,8 @@ uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2m
   // Decodes the payload at `base`; 0 or the code to answer.
   const auto decode_payload = [&](const Lwm2mPath& base) -> uint8_t {
     // Without Content-Format a single value is plain text (CoAP has no other default).
-    const uint16_t format = cf != nullptr ? static_cast<uint16_t>(cf->as_uint())
-                                          : CoapContentFormat::kTextPlain;
+    const uint16_t format =
+        cf != nullptr ? static_cast<uint16_t>(cf->as_uint()) : CoapContentFormat::kTextPlain;
     if (!is_supported_format(format) || format == CoapContentFormat::kLinkFormat) {
       return CoapCode::kUnsupportedContentFormat;
     }
@@ -693,9 +694,9 @@ ObservedSample Worker::sample_of(const Report& r, const ClientContext& ctx,
   return s;
 }
 
-uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request,
-                                 const Lwm2mPath& path, std::vector<Lwm2mPath> composite,
-                                 uint16_t format, std::span<const Record> records) {
+uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request, const Lwm2mPath& path,
+                                 std::vector<Lwm2mPath> composite, uint16_t format,
+                                 std::span<const Record> records) {
   Report* existing = find_report(client, request.token());
   uint32_t slot = 0;
   if (existing != nullptr && !existing->is_send) {
@@ -715,9 +716,8 @@ uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request,
   r.attrs = model_.effective_attributes(r.composite.empty() ? path : Lwm2mPath{}, ctx);
   const ObservedSample sample = sample_of(r, ctx, records);
   r.state.reset(sample);
-  const TimeUs period = model_.is_constant(path, ctx) && r.composite.empty()
-                            ? kNoCheck
-                            : config_.sample_period;
+  const TimeUs period =
+      model_.is_constant(path, ctx) && r.composite.empty() ? kNoCheck : config_.sample_period;
   schedule_report(slot, decide(r.attrs, &r.state, sample, period).next_check);
   return r.sequence;
 }
@@ -939,10 +939,10 @@ bool Worker::on_report_response(uint32_t client, const CoapMessage& m) {
   const bool empty_or_ack = m.type() == CoapType::kAck || m.type() == CoapType::kRst;
   for (uint32_t slot : it->second) {
     Report& r = reports_[slot];
-    const bool by_mid = empty_or_ack && r.mid == m.message_id() &&
-                        (r.awaiting_ack || m.type() == CoapType::kRst);
-    const bool by_token = !empty_or_ack && r.is_send && m.is_response() &&
-                          r.token == m.token_value();
+    const bool by_mid =
+        empty_or_ack && r.mid == m.message_id() && (r.awaiting_ack || m.type() == CoapType::kRst);
+    const bool by_token =
+        !empty_or_ack && r.is_send && m.is_response() && r.token == m.token_value();
     if (!by_mid && !by_token) {
       continue;
     }

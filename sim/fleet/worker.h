@@ -173,7 +173,7 @@ class Worker final : public ClientEnv, public DatagramHandler {
   RequestStats request_stats_;
   Histogram timer_lateness_;  // us between a timer's due time and its firing
   std::array<Gauge, kClientStateCount> state_counts_;
-  Counter abandoned_;  // clients still registered when the stop bound ran out
+  Counter abandoned_;        // clients still registered when the stop bound ran out
   Gauge clients_with_data_;  // clients holding changes a server made
   Gauge client_data_bytes_;  // heap bytes of those changes
 };

@@ -41,8 +41,8 @@ objects:
 
 std::shared_ptr<const Profile> builtin_profile(const ObjectRegistry& registry) {
   auto profile = std::make_shared<Profile>();
-  const std::string errors = load_profile_text(kBuiltinProfile, "<built-in profile>", ".", registry,
-                                               profile.get());
+  const std::string errors =
+      load_profile_text(kBuiltinProfile, "<built-in profile>", ".", registry, profile.get());
   if (!errors.empty()) {
     // Only a --models directory that redefines a core object can get here.
     throw std::runtime_error("the built-in profile does not fit the object definitions: " + errors);

@@ -22,9 +22,8 @@
 #include <utility>
 #include <vector>
 
-#include "sim/profile/profile.h"
-
 #include "sim/coap/coap.h"
+#include "sim/profile/profile.h"
 #include "sim/util/address_plan.h"
 
 namespace lwm2msim {
@@ -506,8 +505,8 @@ class ProfileLoader {
         found = true;
         break;
       }
-      const auto entries = profile.find_resource(pi.object, pi.instance,
-                                                 static_cast<uint16_t>(path.resource));
+      const auto entries =
+          profile.find_resource(pi.object, pi.instance, static_cast<uint16_t>(path.resource));
       if (entries.empty()) {
         break;
       }
@@ -551,7 +550,8 @@ class ProfileLoader {
         if (!n.IsScalar() || !parse_u32(n.Scalar(), &f) || !is_supported_format(f)) {
           error(n.Mark(), field,
                 "expected content-format numbers this simulator speaks (0, 40, 42, 110, 112, "
-                "11542, 11543, 11544), got " + describe(n));
+                "11542, 11543, 11544), got " +
+                    describe(n));
           continue;
         }
         formats->push_back(static_cast<uint16_t>(f));
@@ -561,7 +561,8 @@ class ProfileLoader {
 
   void parse_send(const KeyValue& send, SendPlan* plan) {
     if (!send.value.IsMap()) {
-      error(send.mark(), "send", "expected a map with period and paths, got " + describe(send.value));
+      error(send.mark(), "send",
+            "expected a map with period and paths, got " + describe(send.value));
       return;
     }
     const std::vector<KeyValue> kvs = entries(send.value, "send");
@@ -571,12 +572,13 @@ class ProfileLoader {
     } else {
       error(send.mark(), "send.period", "missing (required)");
     }
-    if (const KeyValue* kv = find(kvs, "paths"); kv != nullptr && kv->value.IsSequence() &&
-                                                  kv->value.size() > 0) {
+    if (const KeyValue* kv = find(kvs, "paths");
+        kv != nullptr && kv->value.IsSequence() && kv->value.size() > 0) {
       for (const YAML::Node& n : kv->value) {
         Lwm2mPath path;
         if (!n.IsScalar() || !parse_lwm2m_path(n.Scalar(), &path) || path.depth() < 1) {
-          error(n.Mark(), "send.paths", "expected an LwM2M path like /3303/0/5700, got " + describe(n));
+          error(n.Mark(), "send.paths",
+                "expected an LwM2M path like /3303/0/5700, got " + describe(n));
           continue;
         }
         plan->paths.push_back(path);

@@ -47,8 +47,11 @@ Stats exercise_fleet(const std::string& local_addrs, const std::string& version,
   ChildProcess run({LWM2MSIM_BINARY, "run", "--server", server.uri(), "--clients", "20",
                     "--duration", "15s", "--local-addrs", local_addrs, "--lwm2m-version", version,
                     "--metrics", "off"});
-  eventually([&] { return value(testing::query_server_stats(server.address()), "exercise_completed") == 20; },
-             seconds(30));
+  eventually(
+      [&] {
+        return value(testing::query_server_stats(server.address()), "exercise_completed") == 20;
+      },
+      seconds(30));
   const Stats stats = testing::query_server_stats(server.address());
   const auto code = run.wait(seconds(60));
   EXPECT_TRUE(code.has_value());

@@ -250,7 +250,8 @@ std::optional<std::vector<uint8_t>> FakeServer::receive(Endpoint4* from) {
   std::array<uint8_t, 2048> buf;
   sockaddr_in sa{};
   socklen_t len = sizeof sa;
-  const ssize_t n = recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&sa), &len);
+  const ssize_t n =
+      recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&sa), &len);
   if (n < 0) {
     return std::nullopt;
   }

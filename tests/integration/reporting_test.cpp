@@ -243,7 +243,8 @@ TEST_F(Reporting, NewLifetimeAndNewInstancesAreAnnouncedInAnUpdate) {
   std::vector<uint8_t> tlv;
   const DataModel model(builtin_profile(ObjectRegistry::builtin()), 0, 0);
   const std::vector<Record> records{{{3303, 4, 5700}, 20.0}};
-  ASSERT_TRUE(encode(CoapContentFormat::kLwm2mTlv, model.codec_context({3303}), records, &tlv).ok());
+  ASSERT_TRUE(
+      encode(CoapContentFormat::kLwm2mTlv, model.codec_context({3303}), records, &tlv).ok());
   auto created = request(CoapCode::kPost, "3303", {}, std::nullopt,
                          {reinterpret_cast<const char*>(tlv.data()), tlv.size()},
                          CoapContentFormat::kLwm2mTlv);
@@ -271,12 +272,11 @@ TEST_F(Reporting, SendPostsTheProfilePathsAsSenmlCbor) {
   });
   ASSERT_TRUE(dp.has_value());
   EXPECT_EQ(dp->message.type(), CoapType::kCon);
-  EXPECT_EQ(dp->message.find(CoapOption::kContentFormat)->as_uint(),
-            CoapContentFormat::kSenmlCbor);
+  EXPECT_EQ(dp->message.find(CoapOption::kContentFormat)->as_uint(), CoapContentFormat::kSenmlCbor);
   const DataModel model(profile, 0, 0);
   std::vector<Record> records;
-  ASSERT_TRUE(decode(CoapContentFormat::kSenmlCbor, model.codec_context({}),
-                     dp->message.payload(), &records)
+  ASSERT_TRUE(decode(CoapContentFormat::kSenmlCbor, model.codec_context({}), dp->message.payload(),
+                     &records)
                   .ok());
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0].path, (Lwm2mPath{3, 0, 9}));

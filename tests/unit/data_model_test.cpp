@@ -183,7 +183,7 @@ TEST_F(DataModelTest, CreateAndDeleteChangeTheInstancesAndTheRegistration) {
   EXPECT_EQ(model_.create({3303}, {}, ctx(), &data_, &id), CoapCode::kCreated);
   EXPECT_EQ(id, 2);
   EXPECT_EQ(create({3303}, {{{3303, 7, 5700}, 1.0}}, &id),
-            CoapCode::kBadRequest);  // exists
+            CoapCode::kBadRequest);                                              // exists
   EXPECT_EQ(model_.create({3}, {}, ctx(), &data_, &id), CoapCode::kBadRequest);  // single
   EXPECT_EQ(model_.registration_links(ctx()),
             "</>;rt=\"oma.lwm2m\";ct=\"110 112\",</1/0>,</2/0>,</3/0>,</3303>;ver=1.1,</3303/0>,"
@@ -197,8 +197,7 @@ TEST_F(DataModelTest, CreateAndDeleteChangeTheInstancesAndTheRegistration) {
   EXPECT_EQ(model_.remove({0, 0}, ctx(), &data_), CoapCode::kUnauthorized);
   EXPECT_EQ(model_.remove({3303}, ctx(), &data_), CoapCode::kMethodNotAllowed);
   // A deleted profile instance can be created again, empty.
-  EXPECT_EQ(create({3303}, {{{3303, 0, 5750}, std::string("new")}}, &id),
-            CoapCode::kCreated);
+  EXPECT_EQ(create({3303}, {{{3303, 0, 5750}, std::string("new")}}, &id), CoapCode::kCreated);
   EXPECT_EQ(read({3303, 0}).size(), 1u);
 }
 
@@ -207,7 +206,8 @@ TEST_F(DataModelTest, DiscoverListsLevelsWithAttributes) {
   EXPECT_EQ(write_attributes({3303, 0}, {"pmax=60"}), CoapCode::kChanged);
   std::string links;
   EXPECT_EQ(model_.discover({3303, 0}, ctx(), &links), CoapCode::kContent);
-  EXPECT_EQ(links, "</3303/0>;pmax=60,</3303/0/5700>;pmin=10;gt=25.5,</3303/0/5701>,</3303/0/5750>");
+  EXPECT_EQ(links,
+            "</3303/0>;pmax=60,</3303/0/5700>;pmin=10;gt=25.5,</3303/0/5701>,</3303/0/5750>");
   links.clear();
   EXPECT_EQ(model_.discover({3, 0, 6}, ctx(), &links), CoapCode::kContent);
   EXPECT_EQ(links, "</3/0/6>;dim=2");
@@ -250,7 +250,8 @@ TEST_F(DataModelTest, CompositeReadAndWrite) {
   const std::vector<Lwm2mPath> none{{4242, 0, 1}};
   EXPECT_EQ(model_.read_composite(none, ctx(), &out), CoapCode::kNotFound);
 
-  const std::vector<Record> writes{{{1, 0, 1}, int64_t{90}}, {{3303, 1, 5750}, std::string("hall")}};
+  const std::vector<Record> writes{{{1, 0, 1}, int64_t{90}},
+                                   {{3303, 1, 5750}, std::string("hall")}};
   EXPECT_EQ(model_.write_composite(writes, ctx(), &data_), CoapCode::kChanged);
   EXPECT_EQ(read({1, 0, 1})[0].value, Value{int64_t{90}});
   // All or nothing: one read-only target refuses the whole request.
