@@ -11,7 +11,10 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/coap/coap.h"
+#include "sim/dm/data_model.h"
 #include "sim/model/object_definition.h"
+#include "sim/profile/profile.h"
 
 #ifndef LWM2MSIM_REGISTRY_DIR
 #error "LWM2MSIM_REGISTRY_DIR must name the OMA registry checkout (see tests/CMakeLists.txt)"
@@ -191,6 +194,33 @@ TEST(DdfRegistry, LoadDirectoryLoadsEveryObject) {
       }
     }
   }
+}
+
+// A profile may use any object of the registry once its files are loaded (--models DIR).
+TEST(DdfRegistry, ProfilesUseRegistryObjectsOnceLoaded) {
+  ASSERT_TRUE(fs::is_directory(kRegistry)) << registry_missing();
+  constexpr std::string_view kYaml = R"(name: button
+objects:
+  3347:
+    0: {5500: true, 5501: 3}
+)";
+  Profile profile;
+  const std::string without =
+      load_profile_text(kYaml, "b.yaml", ".", ObjectRegistry::builtin(), &profile);
+  EXPECT_NE(without.find("b.yaml:3:3: objects.3347: object 3347 is not in the registry"),
+            std::string::npos)
+      << without;
+  ObjectRegistry registry = ObjectRegistry::builtin();
+  ASSERT_EQ(registry.load_directory(kRegistry.string()), "");
+  auto loaded = std::make_shared<Profile>();
+  ASSERT_EQ(load_profile_text(kYaml, "b.yaml", ".", registry, loaded.get()), "");
+  const DataModel model(loaded, 1, 0);
+  std::vector<Record> records;
+  ClientContext ctx;
+  EXPECT_EQ(model.read({3347, 0, 5501}, ctx, &records), CoapCode::kContent);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].value, Value{int64_t{3}});
+  EXPECT_NE(model.registration_links(ctx).find("</3347/0>"), std::string::npos);
 }
 
 TEST(DdfRegistry, ContentIsSane) {
