@@ -64,6 +64,9 @@ const std::vector<Summary::CatalogEntry>& Summary::catalog() {
        MetricKind::kCounter,
        {"registers", "updates", "deregisters", "expired", "reads_sent", "reads_ok", "observes_ok",
         "notifications", "request_timeouts"}},
+      {"server_exercise",
+       MetricKind::kCounter,
+       {"started", "completed", "steps_ok", "unexpected", "skipped", "sends_received"}},
       {"server_read_latency", MetricKind::kTrend, kTrendFields},
       {"server_observe_latency", MetricKind::kTrend, kTrendFields},
   };
@@ -158,6 +161,20 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
                          {"observes_ok", server->observes_ok},
                          {"notifications", server->notifications},
                          {"request_timeouts", server->request_timeouts}}));
+    uint64_t steps_ok = 0;
+    uint64_t steps_unexpected = 0;
+    for (size_t i = 0; i < kExerciseStepCount; ++i) {
+      steps_ok += server->exercise_ok[i];
+      steps_unexpected += server->exercise_unexpected[i];
+    }
+    m.push_back(counter("server_exercise",
+                        "Built-in server's walk of every operation (expected answers and others)",
+                        {{"started", server->exercise_started},
+                         {"completed", server->exercise_completed},
+                         {"steps_ok", steps_ok},
+                         {"unexpected", steps_unexpected},
+                         {"skipped", server->exercise_skipped},
+                         {"sends_received", server->sends}}));
     m.push_back(trend("server_read_latency",
                       "Built-in server: from when a Read was due to its answer",
                       server->read_latency));
