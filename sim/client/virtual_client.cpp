@@ -56,6 +56,7 @@ void VirtualClient::start(ClientEnv& env, uint32_t id, TimeUs due) {
     next_mid_ = static_cast<uint16_t>(env.rng().next());
     flags_ |= kSeeded;
   }
+  flags_ |= kStartScheduled;
   env.schedule(id, due);
 }
 
@@ -63,6 +64,7 @@ void VirtualClient::on_timer(ClientEnv& env, uint32_t id, TimeUs due) {
   switch (state_) {
     case ClientState::kIdle:
     case ClientState::kBackoff:
+      flags_ &= static_cast<uint16_t>(~kStartScheduled);
       if ((flags_ & kStopRequested) != 0) {
         finish(env, id);
         return;
@@ -75,7 +77,7 @@ void VirtualClient::on_timer(ClientEnv& env, uint32_t id, TimeUs due) {
     case ClientState::kRegistering:
     case ClientState::kUpdating:
     case ClientState::kDeregistering:
-      if ((flags_ & kAwaitingSeparate) != 0 || retransmits_ >= env.config().coap.max_retransmit) {
+      if ((flags_ & kAwaitingSeparate) != 0 || retransmits_ >= env.config(id).coap.max_retransmit) {
         exchange_failed(env, id, true);
         return;
       }
@@ -109,16 +111,16 @@ void VirtualClient::begin_exchange(ClientEnv& env, uint32_t id, ClientState next
   pending_mid_ = next_mid_++;
   token_ = static_cast<uint32_t>(env.rng().next());
   retransmits_ = 0;
-  flags_ &= static_cast<uint8_t>(~kAwaitingSeparate);
+  flags_ &= static_cast<uint16_t>(~kAwaitingSeparate);
   due_at_ = due;
   sent_at_ = env.now();
-  timeout_ = static_cast<uint32_t>(env.config().coap.initial_timeout(env.rng()));
+  timeout_ = static_cast<uint32_t>(env.config(id).coap.initial_timeout(env.rng()));
   transmit(env, id);
   env.schedule(id, sent_at_ + timeout_);
 }
 
 void VirtualClient::transmit(ClientEnv& env, uint32_t id) {
-  const ClientConfig& cfg = env.config();
+  const ClientConfig& cfg = env.config(id);
   std::array<uint8_t, kCoapMaxMessageSize> buf;
   std::span<const uint8_t> msg;
   const CoapToken token = token_of(token_);
@@ -168,7 +170,7 @@ void VirtualClient::on_response(ClientEnv& env, uint32_t id, const CoapMessage& 
       if (m.is_empty()) {
         // Separate response follows (RFC 7252 5.2.2): stop retransmitting, wait for it.
         flags_ |= kAwaitingSeparate;
-        env.schedule(id, env.now() + env.config().separate_response_timeout);
+        env.schedule(id, env.now() + env.config(id).separate_response_timeout);
         return;
       }
       if (m.token().size() != kTokenLength || CoapToken::from(m.token()).as_u64() != token_) {
@@ -207,7 +209,7 @@ void VirtualClient::on_response(ClientEnv& env, uint32_t id, const CoapMessage& 
 void VirtualClient::exchange_done(ClientEnv& env, uint32_t id, const CoapMessage& response) {
   ClientStats& stats = env.stats();
   const TimeUs now = env.now();
-  flags_ &= static_cast<uint8_t>(~kAwaitingSeparate);
+  flags_ &= static_cast<uint16_t>(~kAwaitingSeparate);
   const uint8_t code = response.code();
   switch (state_) {
     case ClientState::kRegistering: {
@@ -227,12 +229,12 @@ void VirtualClient::exchange_done(ClientEnv& env, uint32_t id, const CoapMessage
       }
       location_.assign(loc);
       // A Register carries everything an Update would have.
-      flags_ &= static_cast<uint8_t>(~(kUpdateWanted | kLifetimeChanged | kLinksChanged));
+      flags_ &= static_cast<uint16_t>(~(kUpdateWanted | kLifetimeChanged | kLinksChanged));
       stats.register_ok.add();
       stats.register_latency.record(now - due_at_);
       stats.register_rtt.record(now - sent_at_);
       failures_ = 0;
-      if ((flags_ & kStopRequested) != 0) {
+      if ((flags_ & (kStopRequested | kRetire)) != 0) {
         begin_deregister(env, id, now);
         return;
       }
@@ -245,8 +247,8 @@ void VirtualClient::exchange_done(ClientEnv& env, uint32_t id, const CoapMessage
         stats.update_latency.record(now - due_at_);
         stats.update_rtt.record(now - sent_at_);
         failures_ = 0;
-        flags_ &= static_cast<uint8_t>(~(kLifetimeChanged | kLinksChanged));
-        if ((flags_ & kStopRequested) != 0) {
+        flags_ &= static_cast<uint16_t>(~(kLifetimeChanged | kLinksChanged));
+        if ((flags_ & (kStopRequested | kRetire)) != 0) {
           begin_deregister(env, id, now);
           return;
         }
@@ -287,7 +289,7 @@ void VirtualClient::exchange_failed(ClientEnv& env, uint32_t id, bool timed_out)
   if (timed_out) {
     stats.timeouts.add();
   }
-  flags_ &= static_cast<uint8_t>(~kAwaitingSeparate);
+  flags_ &= static_cast<uint16_t>(~kAwaitingSeparate);
   switch (state_) {
     case ClientState::kRegistering:
       stats.register_failed.add();
@@ -302,7 +304,7 @@ void VirtualClient::exchange_failed(ClientEnv& env, uint32_t id, bool timed_out)
     default:
       return;
   }
-  if ((flags_ & kStopRequested) != 0) {
+  if ((flags_ & (kStopRequested | kRetire)) != 0) {
     finish(env, id);
     return;
   }
@@ -312,11 +314,11 @@ void VirtualClient::exchange_failed(ClientEnv& env, uint32_t id, bool timed_out)
 void VirtualClient::enter_registered(ClientEnv& env, uint32_t id) {
   set_state(env, id, ClientState::kRegistered);
   if ((flags_ & kUpdateWanted) != 0) {
-    flags_ &= static_cast<uint8_t>(~kUpdateWanted);
+    flags_ &= static_cast<uint16_t>(~kUpdateWanted);
     begin_exchange(env, id, ClientState::kUpdating, env.now());
     return;
   }
-  env.schedule(id, env.now() + env.config().update_interval(env.lifetime(id)));
+  env.schedule(id, env.now() + env.config(id).update_interval(env.lifetime(id)));
 }
 
 void VirtualClient::request_update(ClientEnv& env, uint32_t id, bool lifetime_changed,
@@ -347,16 +349,17 @@ void VirtualClient::reboot(ClientEnv& env, uint32_t id, TimeUs due) {
   if (state_ == ClientState::kStopped || (flags_ & kStopRequested) != 0) {
     return;
   }
-  flags_ &=
-      static_cast<uint8_t>(~(kAwaitingSeparate | kUpdateWanted | kLifetimeChanged | kLinksChanged));
+  flags_ &= static_cast<uint16_t>(
+      ~(kAwaitingSeparate | kUpdateWanted | kLifetimeChanged | kLinksChanged));
   location_.clear();
   failures_ = 0;
   set_state(env, id, ClientState::kIdle);
+  flags_ |= kStartScheduled;
   env.schedule(id, due);
 }
 
 void VirtualClient::enter_backoff(ClientEnv& env, uint32_t id) {
-  const ClientConfig& cfg = env.config();
+  const ClientConfig& cfg = env.config(id);
   if (failures_ < 63) {
     ++failures_;
   }
@@ -377,7 +380,42 @@ void VirtualClient::finish(ClientEnv& env, uint32_t id) {
   env.cancel_timer(id);
   location_.clear();
   location_.shrink_to_fit();
+  if ((flags_ & kRetire) != 0 && (flags_ & kStopRequested) == 0) {
+    const bool again = (flags_ & kCycle) != 0;
+    flags_ &= static_cast<uint16_t>(
+        ~(kRetire | kCycle | kAwaitingSeparate | kUpdateWanted | kLifetimeChanged | kLinksChanged));
+    failures_ = 0;
+    set_state(env, id, ClientState::kIdle);
+    if (again) {
+      flags_ |= kStartScheduled;
+      env.schedule(id, env.now());
+    }
+    return;
+  }
   set_state(env, id, ClientState::kStopped);
+}
+
+void VirtualClient::retire(ClientEnv& env, uint32_t id, bool again) {
+  if (state_ == ClientState::kStopped || (flags_ & kStopRequested) != 0) {
+    return;
+  }
+  flags_ |= kRetire;
+  if (again) {
+    flags_ |= kCycle;
+  }
+  switch (state_) {
+    case ClientState::kIdle:
+    case ClientState::kBackoff:
+      flags_ &= static_cast<uint16_t>(~kStartScheduled);
+      finish(env, id);
+      return;
+    case ClientState::kRegistered:
+      begin_deregister(env, id, env.now());
+      return;
+    default:
+      // The pending exchange finishes first; its outcome leads to the De-register.
+      return;
+  }
 }
 
 void VirtualClient::stop(ClientEnv& env, uint32_t id) {
@@ -400,7 +438,7 @@ void VirtualClient::stop(ClientEnv& env, uint32_t id) {
 }
 
 void VirtualClient::abandon(ClientEnv& env, uint32_t id) {
-  flags_ &= static_cast<uint8_t>(~kAwaitingSeparate);
+  flags_ &= static_cast<uint16_t>(~kAwaitingSeparate);
   finish(env, id);
 }
 

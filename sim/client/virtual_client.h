@@ -78,7 +78,8 @@ struct ClientStats {
 class ClientEnv {
  public:
   virtual ~ClientEnv() = default;
-  virtual const ClientConfig& config() const = 0;
+  // The settings of the client's group.
+  virtual const ClientConfig& config(uint32_t client) const = 0;
   virtual TimeUs now() const = 0;
   virtual Rng& rng() = 0;
   virtual ClientStats& stats() = 0;
@@ -112,6 +113,12 @@ class VirtualClient {
   // Reboot: drops the pending exchange and the registration without a word to the server and
   // registers again at `due`, as a device that restarts does.
   void reboot(ClientEnv& env, uint32_t id, TimeUs due);
+  // De-registers (after a pending exchange) and ends Idle, ready to start again; with `again`
+  // registers anew right after (churn).
+  void retire(ClientEnv& env, uint32_t id, bool again);
+
+  // Idle with no Register scheduled: free for a phase to start.
+  bool idle() const { return state_ == ClientState::kIdle && (flags_ & kStartScheduled) == 0; }
 
   ClientState state() const { return state_; }
   std::string_view location() const { return location_; }
@@ -120,13 +127,16 @@ class VirtualClient {
   uint16_t take_message_id() { return next_mid_++; }
 
  private:
-  enum Flags : uint8_t {
+  enum Flags : uint16_t {
     kStopRequested = 1,
     kAwaitingSeparate = 2,
     kSeeded = 4,
     kUpdateWanted = 8,      // an Update is due as soon as the pending exchange completes
     kLifetimeChanged = 16,  // the next Update carries lt=
     kLinksChanged = 32,     // the next Update carries the object links
+    kRetire = 64,           // de-register, then Idle instead of Stopped
+    kCycle = 128,           // ... and register again at once
+    kStartScheduled = 256,  // Idle with its Register timer armed
   };
 
   void set_state(ClientEnv& env, uint32_t id, ClientState next);
@@ -148,7 +158,7 @@ class VirtualClient {
   uint16_t pending_mid_ = 0;        // message id of the pending exchange
   uint16_t last_separate_mid_ = 0;  // last separate CON response, ACKed again if repeated
   ClientState state_ = ClientState::kIdle;
-  uint8_t flags_ = 0;
+  uint16_t flags_ = 0;
   uint8_t retransmits_ = 0;  // retransmissions of the pending exchange
   uint8_t failures_ = 0;     // consecutive failed exchanges (drives backoff)
 };

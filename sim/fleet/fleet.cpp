@@ -64,6 +64,42 @@ Fleet::Fleet(FleetConfig config) : config_(std::move(config)) {
   if (!config_.profile) {
     config_.profile = builtin_profile(ObjectRegistry::builtin());
   }
+  if (config_.groups.empty()) {
+    FleetGroup g;
+    g.name = "default";
+    g.count = config_.clients;
+    g.client = config_.client;
+    g.profile = config_.profile;
+    config_.groups.push_back(std::move(g));
+  }
+  uint64_t first = 0;
+  for (FleetGroup& g : config_.groups) {
+    g.first = first;
+    first += g.count;
+    if (!g.profile) {
+      g.profile = config_.profile;
+    }
+    // Transmission, backoff and the server are the fleet's.
+    const ClientConfig own = g.client;
+    g.client = config_.client;
+    g.client.endpoint_pattern = own.endpoint_pattern;
+    g.client.lifetime_s = own.lifetime_s;
+    g.client.update_margin = own.update_margin;
+    g.client.version = own.version;
+    g.client.binding = own.binding;
+  }
+  config_.clients = first;
+  if (config_.phases.empty()) {
+    PhaseSpec ramp;
+    ramp.type = PhaseType::kRamp;
+    ramp.to = config_.clients;
+    ramp.duration =
+        config_.rate > 0
+            ? static_cast<TimeUs>(static_cast<double>(config_.clients) / config_.rate * 1e6)
+            : 0;
+    ramp.devices = {{0, config_.clients}};
+    config_.phases.push_back(std::move(ramp));
+  }
 }
 
 Fleet::~Fleet() {
@@ -145,6 +181,7 @@ void Fleet::join() {
 
 FleetSnapshot Fleet::snapshot() const {
   FleetSnapshot s;
+  s.phase = workers_.empty() ? 0 : UINT32_MAX;
   for (const auto& w : workers_) {
     w->collect(&s);
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/client/virtual_client.h"
+#include "sim/phase/phase.h"
 #include "sim/profile/profile.h"
 #include "sim/stats/histogram.h"
 #include "sim/transport/udp_transport.h"
@@ -16,7 +17,19 @@
 
 namespace lwm2msim {
 
+// A group of devices: consecutive fleet indexes with one profile and one set of settings.
+struct FleetGroup {
+  std::string name;
+  uint64_t first = 0;  // fleet index of its first device (the Fleet fills it in)
+  uint64_t count = 0;
+  // Endpoint pattern, lifetime, update margin, version and binding are the group's; transmission,
+  // backoff and the server come from FleetConfig::client.
+  ClientConfig client;
+  std::shared_ptr<const Profile> profile;
+};
+
 struct FleetConfig {
+  // Fleet-wide client settings, and those of the single group when `groups` is empty.
   ClientConfig client;
   uint64_t clients = 1000;
   // Registrations started per second across the fleet (0: all at once).
@@ -29,8 +42,14 @@ struct FleetConfig {
   // Stop: de-registrations started per second, and the bound on the whole stop.
   double stop_rate = 20000;
   TimeUs stop_timeout = 15 * kUsPerSec;
-  // The device every client is (shared, immutable). Required.
+  // The device every client is when `groups` is empty (default: the built-in profile).
   std::shared_ptr<const Profile> profile;
+  // Groups in fleet-index order; empty: one group of `clients` devices of `profile`. When
+  // given, `clients` becomes their total.
+  std::vector<FleetGroup> groups;
+  // The timeline; empty: one ramp of every device at `rate`, then the devices stay until
+  // stopped.
+  std::vector<PhaseSpec> phases;
   // The server URI clients report in /0/x/0.
   std::string server_uri;
   // Unix time at the simulation epoch (generators follow the UTC clock from it).
@@ -99,6 +118,9 @@ struct FleetSnapshot {
   uint64_t malformed = 0, unknown_address = 0;
   uint64_t datagrams_in = 0, datagrams_out = 0, bytes_in = 0, bytes_out = 0, send_errors = 0;
   uint64_t abandoned = 0;
+  uint64_t dropped_arrivals = 0;  // open-model arrivals that found no idle device
+  uint64_t churned = 0;           // de-register + register cycles by churn phases
+  uint32_t phase = 0;             // index of the phase the slowest worker is in
   HistogramSnapshot register_latency;
   HistogramSnapshot register_rtt;
   HistogramSnapshot update_latency;

@@ -20,17 +20,34 @@ Worker::Worker(const FleetConfig& config, const ShardLayout& layout, uint32_t in
       index_(index),
       local_count_(static_cast<uint32_t>(layout.local_count(index))),
       stop_timer_id_(local_count_),
-      first_report_id_(local_count_ + 1),
+      first_report_id_(local_count_ + 2),
+      director_timer_id_(local_count_ + 1),
+      timeline_(config.phases),
+      stop_rate_(config.stop_rate),
       wake_timer_(io_),
       transport_(io_, *this),
-      wheel_(local_count_ + 1),
+      wheel_(local_count_ + 2),
       clients_(local_count_),
       rng_(mix_seed(config.seed, index)),
       duplicates_(duplicate_entries(local_count_), duplicate_entries(local_count_) * 160,
-                  config.client.coap.exchange_lifetime()),
-      model_(config.profile, config.seed, config.unix_epoch_s),
-      default_links_(model_.registration_links(ClientContext{})) {
+                  config.client.coap.exchange_lifetime()) {
   state_counts_[static_cast<size_t>(ClientState::kIdle)].set(local_count_);
+  for (const FleetGroup& g : config.groups) {
+    GroupRuntime& r = groups_.emplace_back();
+    r.first = g.first;
+    r.count = g.count;
+    r.spec = &g;
+    r.model = std::make_unique<DataModel>(g.profile, config.seed, config.unix_epoch_s);
+    r.default_links = r.model->registration_links(ClientContext{});
+  }
+}
+
+const Worker::GroupRuntime& Worker::group(uint32_t client) const {
+  const uint64_t i = global_index(client);
+  // Few groups: the last one that starts at or before i.
+  auto it = std::upper_bound(groups_.begin(), groups_.end(), i,
+                             [](uint64_t v, const GroupRuntime& g) { return v < g.first; });
+  return *(it - 1);
 }
 
 Worker::~Worker() {
@@ -89,12 +106,7 @@ TimeUs Worker::now() const {
 
 void Worker::run() {
   in_dispatch_ = true;
-  for (uint32_t l = 0; l < local_count_; ++l) {
-    const uint64_t i = global_index(l);
-    const TimeUs due =
-        config_.rate > 0 ? static_cast<TimeUs>(static_cast<double>(i) / config_.rate * 1e6) : 0;
-    clients_[l].start(*this, l, due);
-  }
+  director_tick();
   in_dispatch_ = false;
   transport_.start();
   arm();
@@ -141,6 +153,8 @@ void Worker::fire(uint32_t id, uint64_t due_tick) {
     clients_[id].on_timer(*this, id, due);
   } else if (id == stop_timer_id_) {
     stop_sweep();
+  } else if (id == director_timer_id_) {
+    director_tick();
   } else {
     on_report_timer(id - first_report_id_);
   }
@@ -234,15 +248,15 @@ uint32_t Worker::lifetime(uint32_t client) const {
       }
     }
   }
-  return config_.client.lifetime_s;
+  return config(client).lifetime_s;
 }
 
 std::string_view Worker::links(uint32_t client) {
   const ClientData* d = data_.find(client);
   if (d == nullptr || (d->created.empty() && d->deleted.empty())) {
-    return default_links_;
+    return group(client).default_links;
   }
-  links_scratch_ = model_.registration_links(context(client));
+  links_scratch_ = model(client).registration_links(context(client));
   return links_scratch_;
 }
 
@@ -251,28 +265,28 @@ ClientContext Worker::context(uint32_t client) const {
   ctx.index = global_index(client);
   ctx.t = now();
   ctx.data = data_.find(client);
-  ctx.lifetime_s = config_.client.lifetime_s;
+  ctx.lifetime_s = config(client).lifetime_s;
   ctx.server_uri = config_.server_uri;
   return ctx;
 }
 
-uint16_t Worker::default_format(const Lwm2mPath& path) const {
+uint16_t Worker::default_format(uint32_t client, const Lwm2mPath& path) const {
   // Without an Accept option the client picks (LwM2M TS 1.1 6.3.1): plain text for a single
   // resource (opaque for an Opaque one), else the version's preferred multi-value format.
-  if (path.depth() == 4 || (path.depth() == 3 && !model_.is_multiple(path))) {
-    return model_.type_of(path) == ResourceType::kOpaque ? CoapContentFormat::kOctetStream
-                                                         : CoapContentFormat::kTextPlain;
+  if (path.depth() == 4 || (path.depth() == 3 && !model(client).is_multiple(path))) {
+    return model(client).type_of(path) == ResourceType::kOpaque ? CoapContentFormat::kOctetStream
+                                                                : CoapContentFormat::kTextPlain;
   }
-  return config_.client.version == Lwm2mVersion::k1_2 ? CoapContentFormat::kLwm2mCbor
+  return config(client).version == Lwm2mVersion::k1_2 ? CoapContentFormat::kLwm2mCbor
                                                       : CoapContentFormat::kLwm2mTlv;
 }
 
-uint8_t Worker::encode_records(const Lwm2mPath& base, uint16_t format,
+uint8_t Worker::encode_records(uint32_t client, const Lwm2mPath& base, uint16_t format,
                                std::span<const Record> records, std::vector<uint8_t>* out) const {
   if (!is_supported_format(format) || format == CoapContentFormat::kLinkFormat) {
     return CoapCode::kNotAcceptable;
   }
-  CodecContext ctx = model_.codec_context(base);
+  CodecContext ctx = model(client).codec_context(base);
   const CodecResult r = encode(format, ctx, records, out);
   if (!r.ok()) {
     // The format cannot carry this target (e.g. a whole instance as plain text).
@@ -322,7 +336,7 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
     return;
   }
   op = classify_request(request, path);
-  const Lwm2mVersion version = config_.client.version;
+  const Lwm2mVersion version = config(client).version;
   const CoapOptionView* accept = request.find(CoapOption::kAccept);
   const CoapOptionView* content_format = request.find(CoapOption::kContentFormat);
   const ClientContext ctx = context(client);
@@ -332,11 +346,11 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
     case Lwm2mOperation::kRead:
     case Lwm2mOperation::kObserve:
     case Lwm2mOperation::kCancelObserve: {
-      const uint16_t format =
-          accept != nullptr ? static_cast<uint16_t>(accept->as_uint()) : default_format(path);
-      uint8_t code = model_.read(path, ctx, &records);
+      const uint16_t format = accept != nullptr ? static_cast<uint16_t>(accept->as_uint())
+                                                : default_format(client, path);
+      uint8_t code = model(client).read(path, ctx, &records);
       if (code == CoapCode::kContent) {
-        code = encode_records(path, format, records, &payload);
+        code = encode_records(client, path, format, records, &payload);
       }
       if (code != CoapCode::kContent) {
         if (op == Lwm2mOperation::kCancelObserve) {
@@ -358,7 +372,7 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
     }
     case Lwm2mOperation::kDiscover: {
       std::string links;
-      const uint8_t code = model_.discover(path, ctx, &links);
+      const uint8_t code = model(client).discover(path, ctx, &links);
       reply(client, request, op, code, CoapContentFormat::kLinkFormat,
             {reinterpret_cast<const uint8_t*>(links.data()), links.size()}, nullptr);
       return;
@@ -378,7 +392,7 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
       const uint16_t format =
           accept != nullptr ? static_cast<uint16_t>(accept->as_uint()) : in_format;
       std::vector<Record> listed;
-      if (!decode(in_format, model_.codec_context(path), request.payload(), &listed).ok()) {
+      if (!decode(in_format, model(client).codec_context(path), request.payload(), &listed).ok()) {
         reply(client, request, op, CoapCode::kBadRequest, 0, {}, nullptr);
         return;
       }
@@ -387,10 +401,10 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
       for (const Record& r : listed) {
         paths.push_back(r.path);
       }
-      uint8_t code = model_.read_composite(paths, ctx, &records);
+      uint8_t code = model(client).read_composite(paths, ctx, &records);
       if (code == CoapCode::kContent) {
         code = is_composite_format(format, version)
-                   ? encode_records(path, format, records, &payload)
+                   ? encode_records(client, path, format, records, &payload)
                    : CoapCode::kNotAcceptable;
       }
       if (code != CoapCode::kContent) {
@@ -435,7 +449,7 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
 
 uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2mOperation op,
                               const Lwm2mPath& path, std::string* location) {
-  const Lwm2mVersion version = config_.client.version;
+  const Lwm2mVersion version = config(client).version;
   const ClientContext ctx = context(client);
   const CoapOptionView* cf = request.find(CoapOption::kContentFormat);
   std::vector<Record> records;
@@ -450,7 +464,8 @@ uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2m
     if (op == Lwm2mOperation::kWriteComposite && !is_composite_format(format, version)) {
       return CoapCode::kUnsupportedContentFormat;
     }
-    const CodecResult r = decode(format, model_.codec_context(base), request.payload(), &records);
+    const CodecResult r =
+        decode(format, model(client).codec_context(base), request.payload(), &records);
     return r.ok() ? 0 : CoapCode::kBadRequest;
   };
   switch (op) {
@@ -459,13 +474,13 @@ uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2m
       if (path.depth() < 2) {
         return CoapCode::kMethodNotAllowed;
       }
-      if (!model_.exists(path, ctx)) {
+      if (!model(client).exists(path, ctx)) {
         return CoapCode::kNotFound;
       }
       if (const uint8_t code = decode_payload(path); code != 0) {
         return code;
       }
-      const uint8_t code = model_.write(
+      const uint8_t code = model(client).write(
           path, records,
           op == Lwm2mOperation::kWrite ? WriteMode::kReplace : WriteMode::kPartialUpdate, ctx,
           &data_.get(client));
@@ -481,7 +496,7 @@ uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2m
       if (const uint8_t code = decode_payload(path); code != 0) {
         return code;
       }
-      const uint8_t code = model_.write_composite(records, ctx, &data_.get(client));
+      const uint8_t code = model(client).write_composite(records, ctx, &data_.get(client));
       if (code == CoapCode::kChanged) {
         request_stats_.writes_applied.add();
       }
@@ -489,12 +504,12 @@ uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2m
     }
     case Lwm2mOperation::kWriteAttributes: {
       const std::vector<std::string_view> queries = queries_of(request);
-      return model_.write_attributes(path, queries, version, ctx, &data_.get(client));
+      return model(client).write_attributes(path, queries, version, ctx, &data_.get(client));
     }
     case Lwm2mOperation::kExecute: {
       const auto body = request.payload();
       ExecuteEffect effect = ExecuteEffect::kNone;
-      const uint8_t code = model_.execute(
+      const uint8_t code = model(client).execute(
           path, {reinterpret_cast<const char*>(body.data()), body.size()}, ctx, &effect);
       if (code != CoapCode::kChanged) {
         return code;
@@ -525,14 +540,14 @@ uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2m
       return code;
     }
     case Lwm2mOperation::kCreate: {
-      if (!model_.exists(path, ctx)) {
+      if (!model(client).exists(path, ctx)) {
         return CoapCode::kNotFound;
       }
       if (const uint8_t code = decode_payload(path); code != 0) {
         return code;
       }
       uint16_t instance = 0;
-      const uint8_t code = model_.create(path, records, ctx, &data_.get(client), &instance);
+      const uint8_t code = model(client).create(path, records, ctx, &data_.get(client), &instance);
       if (code == CoapCode::kCreated) {
         request_stats_.writes_applied.add();
         *location = std::to_string(path.object) + "/" + std::to_string(instance);
@@ -540,7 +555,7 @@ uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2m
       return code;
     }
     case Lwm2mOperation::kDelete: {
-      const uint8_t code = model_.remove(path, ctx, &data_.get(client));
+      const uint8_t code = model(client).remove(path, ctx, &data_.get(client));
       if (code == CoapCode::kDeleted) {
         request_stats_.writes_applied.add();
       }
@@ -671,9 +686,9 @@ void Worker::schedule_report(uint32_t slot, TimeUs due) {
 uint8_t Worker::read_report(const Report& r, const ClientContext& ctx,
                             std::vector<Record>* out) const {
   if (!r.composite.empty()) {
-    return model_.read_composite(r.composite, ctx, out);
+    return model(r.client).read_composite(r.composite, ctx, out);
   }
-  return model_.read(r.path, ctx, out);
+  return model(r.client).read(r.path, ctx, out);
 }
 
 ObservedSample Worker::sample_of(const Report& r, const ClientContext& ctx,
@@ -682,7 +697,7 @@ ObservedSample Worker::sample_of(const Report& r, const ClientContext& ctx,
   s.t = ctx.t;
   s.digest = records_digest(records);
   if (r.composite.empty()) {
-    const double v = model_.number_at(r.path, ctx);
+    const double v = model(r.client).number_at(r.path, ctx);
     if (!std::isnan(v)) {
       s.number = v;
     } else if (records.size() == 1) {
@@ -713,11 +728,12 @@ uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request, co
   r.format = format;
   r.sequence = next_observe_sequence(r.sequence);
   const ClientContext ctx = context(client);
-  r.attrs = model_.effective_attributes(r.composite.empty() ? path : Lwm2mPath{}, ctx);
+  r.attrs = model(client).effective_attributes(r.composite.empty() ? path : Lwm2mPath{}, ctx);
   const ObservedSample sample = sample_of(r, ctx, records);
   r.state.reset(sample);
-  const TimeUs period =
-      model_.is_constant(path, ctx) && r.composite.empty() ? kNoCheck : config_.sample_period;
+  const TimeUs period = model(client).is_constant(path, ctx) && r.composite.empty()
+                            ? kNoCheck
+                            : config_.sample_period;
   schedule_report(slot, decide(r.attrs, &r.state, sample, period).next_check);
   return r.sequence;
 }
@@ -753,7 +769,7 @@ void Worker::refresh_observations(uint32_t client) {
     if (r.is_send) {
       continue;
     }
-    r.attrs = model_.effective_attributes(r.composite.empty() ? r.path : Lwm2mPath{}, ctx);
+    r.attrs = model(client).effective_attributes(r.composite.empty() ? r.path : Lwm2mPath{}, ctx);
     if (!r.awaiting_ack) {
       // A write may have changed the observed value: look now.
       check_observation(slot);
@@ -781,7 +797,8 @@ void Worker::on_report_timer(uint32_t slot) {
       request_stats_.sends_failed.add();
       r.awaiting_ack = false;
       r.inflight.clear();
-      schedule_report(slot, r.state.last_notified_at + config_.profile->send().period);
+      schedule_report(slot,
+                      r.state.last_notified_at + group(r.client).spec->profile->send().period);
       return;
     }
     request_stats_.notification_timeouts.add();
@@ -818,8 +835,9 @@ void Worker::check_observation(uint32_t slot) {
     return;
   }
   const ObservedSample sample = sample_of(r, ctx, records);
-  const TimeUs period =
-      r.composite.empty() && model_.is_constant(r.path, ctx) ? kNoCheck : config_.sample_period;
+  const TimeUs period = r.composite.empty() && model(r.client).is_constant(r.path, ctx)
+                            ? kNoCheck
+                            : config_.sample_period;
   const NotifyDecision d = decide(r.attrs, &r.state, sample, period);
   if (d.notify) {
     send_notification(slot, records);
@@ -833,7 +851,7 @@ void Worker::send_notification(uint32_t slot, std::span<const Record> records) {
   Report& r = reports_[slot];
   std::vector<uint8_t> payload;
   const Lwm2mPath base = r.composite.empty() ? r.path : Lwm2mPath{};
-  if (encode_records(base, r.format, records, &payload) != CoapCode::kContent) {
+  if (encode_records(r.client, base, r.format, records, &payload) != CoapCode::kContent) {
     return;
   }
   r.sequence = next_observe_sequence(r.sequence);
@@ -868,8 +886,8 @@ void Worker::transmit_report(uint32_t slot, std::span<const uint8_t> message, bo
 }
 
 void Worker::start_send(uint32_t client) {
-  const SendPlan& plan = config_.profile->send();
-  if (plan.period == 0 || config_.client.version == Lwm2mVersion::k1_0) {
+  const SendPlan& plan = group(client).spec->profile->send();
+  if (plan.period == 0 || config(client).version == Lwm2mVersion::k1_0) {
     return;
   }
   auto it = reports_by_client_.find(client);
@@ -894,18 +912,18 @@ void Worker::start_send(uint32_t client) {
 
 void Worker::do_send(uint32_t slot) {
   Report& r = reports_[slot];
-  const SendPlan& plan = config_.profile->send();
+  const SendPlan& plan = group(r.client).spec->profile->send();
   const ClientContext ctx = context(r.client);
   r.state.last_notified_at = ctx.t;
   std::vector<Record> records;
   std::vector<uint8_t> payload;
   const ClientState state = clients_[r.client].state();
   if ((state != ClientState::kRegistered && state != ClientState::kUpdating) ||
-      model_.read_composite(r.composite, ctx, &records) != CoapCode::kContent) {
+      model(r.client).read_composite(r.composite, ctx, &records) != CoapCode::kContent) {
     schedule_report(slot, ctx.t + plan.period);
     return;
   }
-  CodecContext codec = model_.codec_context({});
+  CodecContext codec = model(r.client).codec_context({});
   codec.base_time = config_.unix_epoch_s + static_cast<int64_t>(ctx.t / kUsPerSec);
   if (!encode(r.format, codec, records, &payload).ok()) {
     schedule_report(slot, ctx.t + plan.period);
@@ -952,7 +970,8 @@ bool Worker::on_report_response(uint32_t client, const CoapMessage& m) {
         request_stats_.sends_failed.add();
         r.awaiting_ack = false;
         r.inflight.clear();
-        schedule_report(slot, r.state.last_notified_at + config_.profile->send().period);
+        schedule_report(slot,
+                        r.state.last_notified_at + group(client).spec->profile->send().period);
       } else {
         request_stats_.observations_cancelled.add();
         free_report(slot);
@@ -972,7 +991,7 @@ bool Worker::on_report_response(uint32_t client, const CoapMessage& m) {
       } else {
         request_stats_.sends_failed.add();
       }
-      schedule_report(slot, r.state.last_notified_at + config_.profile->send().period);
+      schedule_report(slot, r.state.last_notified_at + group(client).spec->profile->send().period);
     } else {
       check_observation(slot);
     }
@@ -981,8 +1000,73 @@ bool Worker::on_report_response(uint32_t client, const CoapMessage& m) {
   return false;
 }
 
+void Worker::director_tick() {
+  if (stopping_) {
+    return;
+  }
+  const TimeUs t = now();
+  while (phase_ < timeline_.phases().size()) {
+    const PhaseSpec& spec = timeline_.phases()[phase_];
+    if (!executor_) {
+      executor_ = make_executor(spec, layout_.workers, index_);
+      executor_->begin(*this, timeline_.start_of(phase_));
+    }
+    const TimeUs next = executor_->advance(*this, t);
+    if (stopping_) {
+      return;  // a stop phase took over
+    }
+    const TimeUs end = timeline_.end_of(phase_);
+    if (t < end || phase_ + 1 == timeline_.phases().size()) {
+      const TimeUs wake = std::min(next, t < end ? end : PhaseExecutor::kNever);
+      if (wake != PhaseExecutor::kNever) {
+        schedule(director_timer_id_, wake);
+      }
+      return;
+    }
+    executor_.reset();
+    phase_.store(phase_ + 1, std::memory_order_relaxed);
+  }
+}
+
+bool Worker::start_device(uint32_t local, TimeUs due) {
+  if (!clients_[local].idle()) {
+    return false;
+  }
+  clients_[local].start(*this, local, due);
+  return true;
+}
+
+void Worker::retire_device(uint32_t local, TimeUs) {
+  clients_[local].retire(*this, local, false);
+}
+
+void Worker::cycle_device(uint32_t local, TimeUs) {
+  churned_.add();
+  clients_[local].retire(*this, local, true);
+}
+
+bool Worker::is_idle(uint32_t local) const {
+  return clients_[local].idle();
+}
+
+bool Worker::is_registered(uint32_t local) const {
+  const ClientState s = clients_[local].state();
+  return s == ClientState::kRegistered || s == ClientState::kUpdating;
+}
+
+void Worker::stop_all(double rate) {
+  if (rate > 0) {
+    stop_rate_ = rate;
+  }
+  begin_stop();
+}
+
 void Worker::request_stop() {
-  asio::post(io_, [this] {
+  asio::post(io_, [this] { begin_stop(); });
+}
+
+void Worker::begin_stop() {
+  {
     if (stopping_) {
       return;
     }
@@ -996,14 +1080,14 @@ void Worker::request_stop() {
     }
     stop_sweep();
     transport_.flush();
-  });
+  }
 }
 
 void Worker::stop_sweep() {
   const TimeUs t = now();
   if (stop_cursor_ < local_count_) {
     // Paced so a large fleet's De-registers do not arrive as one burst.
-    const double per_worker = config_.stop_rate / layout_.workers;
+    const double per_worker = stop_rate_ / layout_.workers;
     const TimeUs elapsed = t - stop_started_;
     const uint64_t allowed =
         per_worker <= 0
@@ -1084,6 +1168,9 @@ void Worker::collect(FleetSnapshot* out) const {
   out->bytes_out += t.bytes_out.value();
   out->send_errors += t.send_errors.value();
   out->abandoned += abandoned_.value();
+  out->dropped_arrivals += dropped_arrivals_.value();
+  out->churned += churned_.value();
+  out->phase = std::min(out->phase, phase_.load(std::memory_order_relaxed));
   out->register_latency.merge(c.register_latency.snapshot());
   out->register_rtt.merge(c.register_rtt.snapshot());
   out->update_latency.merge(c.update_latency.snapshot());

@@ -30,7 +30,7 @@ struct ShardLayout {
   }
 };
 
-class Worker final : public ClientEnv, public DatagramHandler {
+class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarget {
  public:
   Worker(const FleetConfig& config, const ShardLayout& layout, uint32_t index);
   ~Worker() override;
@@ -44,7 +44,7 @@ class Worker final : public ClientEnv, public DatagramHandler {
   void collect(FleetSnapshot* out) const;
 
   // ClientEnv
-  const ClientConfig& config() const override { return config_.client; }
+  const ClientConfig& config(uint32_t client) const override { return group(client).spec->client; }
   TimeUs now() const override;
   Rng& rng() override { return rng_; }
   ClientStats& stats() override { return client_stats_; }
@@ -62,7 +62,29 @@ class Worker final : public ClientEnv, public DatagramHandler {
   void on_datagram(const ReceivedDatagram& datagram) override;
   void on_batch_end() override;
 
+  // PhaseTarget
+  uint32_t workers() const override { return layout_.workers; }
+  uint32_t worker_index() const override { return index_; }
+  bool start_device(uint32_t local, TimeUs due) override;
+  void retire_device(uint32_t local, TimeUs due) override;
+  void cycle_device(uint32_t local, TimeUs due) override;
+  bool is_idle(uint32_t local) const override;
+  bool is_registered(uint32_t local) const override;
+  void dropped_arrival() override { dropped_arrivals_.add(); }
+  void stop_all(double rate) override;
+
  private:
+  // A group's share of the worker: its settings and the data model of its profile.
+  struct GroupRuntime {
+    uint64_t first = 0;  // fleet index of the group's first device
+    uint64_t count = 0;
+    const FleetGroup* spec = nullptr;
+    std::unique_ptr<DataModel> model;
+    std::string default_links;  // Register payload of a client nobody changed
+  };
+  const GroupRuntime& group(uint32_t client) const;
+  const DataModel& model(uint32_t client) const { return *group(client).model; }
+
   // An observation, or a client's periodic Send: a slot with its own timer and, while a CON is
   // unacknowledged, its retransmission state (RFC 7641 4.5: one CON in flight per observation).
   struct Report {
@@ -88,6 +110,9 @@ class Worker final : public ClientEnv, public DatagramHandler {
   void arm();
   void fire(uint32_t id, uint64_t due_tick);
   void stop_sweep();
+  void begin_stop();
+  // Runs the phase executors: everything due now, then the next wake-up.
+  void director_tick();
   void finish_stop();
   uint32_t client_of(const ReceivedDatagram& d) const;
   ClientContext context(uint32_t client) const;
@@ -101,10 +126,10 @@ class Worker final : public ClientEnv, public DatagramHandler {
   void reply(uint32_t client, const CoapMessage& request, Lwm2mOperation op, uint8_t code,
              uint16_t format, std::span<const uint8_t> payload, const uint32_t* observe,
              std::string_view location = {});
-  uint16_t default_format(const Lwm2mPath& path) const;
+  uint16_t default_format(uint32_t client, const Lwm2mPath& path) const;
   // Encodes records read at `base`: 2.05, or 4.06 when the format cannot carry them.
-  uint8_t encode_records(const Lwm2mPath& base, uint16_t format, std::span<const Record> records,
-                         std::vector<uint8_t>* out) const;
+  uint8_t encode_records(uint32_t client, const Lwm2mPath& base, uint16_t format,
+                         std::span<const Record> records, std::vector<uint8_t>* out) const;
   // Reads what a report covers: a path, or a composite's paths.
   uint8_t read_report(const Report& r, const ClientContext& ctx, std::vector<Record>* out) const;
   ObservedSample sample_of(const Report& r, const ClientContext& ctx,
@@ -141,6 +166,11 @@ class Worker final : public ClientEnv, public DatagramHandler {
   uint32_t local_count_;
   uint32_t stop_timer_id_;
   uint32_t first_report_id_;
+  uint32_t director_timer_id_;
+  Timeline timeline_;
+  std::unique_ptr<PhaseExecutor> executor_;
+  std::atomic<uint32_t> phase_{0};
+  double stop_rate_;
 
   asio::io_context io_;
   asio::steady_timer wake_timer_;
@@ -153,9 +183,8 @@ class Worker final : public ClientEnv, public DatagramHandler {
   std::vector<VirtualClient> clients_;
   Rng rng_;
   DuplicateCache duplicates_;
-  DataModel model_;
+  std::vector<GroupRuntime> groups_;
   ClientDataStore data_;
-  std::string default_links_;
   std::string links_scratch_;
   std::vector<Report> reports_;
   std::vector<uint32_t> free_reports_;
@@ -173,9 +202,11 @@ class Worker final : public ClientEnv, public DatagramHandler {
   RequestStats request_stats_;
   Histogram timer_lateness_;  // us between a timer's due time and its firing
   std::array<Gauge, kClientStateCount> state_counts_;
-  Counter abandoned_;        // clients still registered when the stop bound ran out
-  Gauge clients_with_data_;  // clients holding changes a server made
-  Gauge client_data_bytes_;  // heap bytes of those changes
+  Counter abandoned_;         // clients still registered when the stop bound ran out
+  Counter dropped_arrivals_;  // open-model arrivals with no idle device
+  Counter churned_;           // churn cycles started
+  Gauge clients_with_data_;   // clients holding changes a server made
+  Gauge client_data_bytes_;   // heap bytes of those changes
 };
 
 }  // namespace lwm2msim

@@ -24,7 +24,7 @@ class FakeEnv final : public ClientEnv {
     lifetime_ = 100;
   }
 
-  const ClientConfig& config() const override { return config_; }
+  const ClientConfig& config(uint32_t) const override { return config_; }
   TimeUs now() const override { return clock_.now(); }
   Rng& rng() override { return rng_; }
   ClientStats& stats() override { return stats_; }
