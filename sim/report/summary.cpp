@@ -48,6 +48,7 @@ const std::vector<Summary::CatalogEntry>& Summary::catalog() {
       {"observations", MetricKind::kCounter, {"established", "cancelled"}},
       {"notifications", MetricKind::kCounter, {"sent", "confirmable", "timeouts"}},
       {"sends", MetricKind::kCounter, {"sent", "ok", "failed"}},
+      {"phases", MetricKind::kCounter, {"dropped_arrivals", "churned"}},
       {"data_model", MetricKind::kCounter, {"changes", "reboots", "clients_changed", "bytes"}},
       {"datagrams",
        MetricKind::kCounter,
@@ -124,6 +125,8 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
                       {{"sent", s.notifications},
                        {"confirmable", s.notifications_con},
                        {"timeouts", s.notification_timeouts}}));
+  m.push_back(counter("phases", "Open-model arrivals with no idle device, and churn cycles",
+                      {{"dropped_arrivals", s.dropped_arrivals}, {"churned", s.churned}}));
   m.push_back(counter("sends", "Send (POST /dp) requests by clients",
                       {{"sent", s.sends}, {"ok", s.sends_ok}, {"failed", s.sends_failed}}));
   m.push_back(counter("data_model", "Changes servers made to client data models",

@@ -326,6 +326,55 @@ TEST(VirtualClient, RebootDropsTheRegistrationSilentlyAndRegistersAgain) {
   EXPECT_EQ(env.last().join(CoapOption::kUriPath, buf), "rd");
 }
 
+TEST(VirtualClient, RetireDeregistersAndEndsIdleReadyToStartAgain) {
+  FakeEnv env;
+  VirtualClient c;
+  c.start(env, 0, 0);
+  EXPECT_FALSE(c.idle());  // its Register is scheduled
+  ASSERT_TRUE(env.fire(c));
+  env.respond(c, CoapCode::kCreated, "rd/7");
+  c.retire(env, 0, false);
+  EXPECT_EQ(c.state(), ClientState::kDeregistering);
+  EXPECT_EQ(env.last().code(), CoapCode::kDelete);
+  env.respond(c, CoapCode::kDeleted);
+  EXPECT_EQ(c.state(), ClientState::kIdle);
+  EXPECT_TRUE(c.idle());
+  EXPECT_FALSE(env.timer_.has_value());
+  c.start(env, 0, env.clock_.now());
+  ASSERT_TRUE(env.fire(c));
+  EXPECT_EQ(c.state(), ClientState::kRegistering);
+}
+
+TEST(VirtualClient, CycleRegistersAgainRightAfterTheDeregister) {
+  FakeEnv env;
+  VirtualClient c;
+  c.start(env, 0, 0);
+  ASSERT_TRUE(env.fire(c));
+  c.retire(env, 0, true);  // while Registering: waits for the 2.01
+  EXPECT_EQ(c.state(), ClientState::kRegistering);
+  env.respond(c, CoapCode::kCreated, "rd/7");
+  EXPECT_EQ(c.state(), ClientState::kDeregistering);
+  env.respond(c, CoapCode::kDeleted);
+  EXPECT_EQ(c.state(), ClientState::kIdle);
+  EXPECT_FALSE(c.idle());
+  ASSERT_TRUE(env.fire(c));
+  EXPECT_EQ(c.state(), ClientState::kRegistering);
+  std::array<char, 64> buf;
+  EXPECT_EQ(env.last().join(CoapOption::kUriPath, buf), "rd");
+}
+
+TEST(VirtualClient, StopWinsOverRetire) {
+  FakeEnv env;
+  VirtualClient c;
+  c.start(env, 0, 0);
+  ASSERT_TRUE(env.fire(c));
+  env.respond(c, CoapCode::kCreated, "rd/7");
+  c.retire(env, 0, true);
+  c.stop(env, 0);
+  env.respond(c, CoapCode::kDeleted);
+  EXPECT_EQ(c.state(), ClientState::kStopped);
+}
+
 TEST(VirtualClient, IsSmall) {
   EXPECT_LE(sizeof(VirtualClient), 80u);
 }
