@@ -42,8 +42,18 @@ struct RunOptions {
   std::string command_line;
 };
 
+struct ScenarioPlan;
+// Turns a validated scenario into run options, with device counts and rates times `scale` and
+// durations times `time_scale` (for reduced runs). Empty on success, else every part of the plan
+// this build cannot run yet, one per line as "FILE:LINE: FIELD: reason".
+std::string scenario_run_options(const ScenarioPlan& plan, double scale, double time_scale,
+                                 RunOptions* ro);
+
 int run_fleet(const RunOptions& options);
 int run_server(const ServerConfig& config);
+// Loads a scenario (or, when its top level has `objects:`, a device profile) and prints a one-line
+// summary (exit 0) or every problem (exit 2, kBadInput).
+int run_validate(const std::string& path, const std::string& models_dir);
 
 int cli_main(int argc, char** argv);
 

@@ -6,6 +6,7 @@
 #include "sim/cli/cli.h"
 #include "sim/dm/data_model.h"
 #include "sim/profile/profile.h"
+#include "sim/scenario/scenario.h"
 
 namespace lwm2msim {
 namespace {
@@ -149,6 +150,16 @@ int cli_main(int argc, char** argv) {
       run->add_option("--lifetime", lifetime,
                       "Registration lifetime in seconds (default: the profile's /1/0/1, else 300)")
           ->check(CLI::Range(1u, 0x7fffffffu));
+  std::string scenario_path;
+  double scale = 1;
+  double time_scale = 1;
+  run->add_option("scenario", scenario_path,
+                  "Scenario file (scenarios/*.yaml): its target, groups, phases and thresholds "
+                  "replace --server, --clients, --rate, --duration and the device options");
+  run->add_option("--scale", scale, "With a scenario: multiply device counts and rates")
+      ->check(CLI::Range(1e-6, 1e6));
+  run->add_option("--time-scale", time_scale, "With a scenario: multiply phase durations")
+      ->check(CLI::Range(1e-6, 1e6));
   run->add_option("--profile,-p", profile_path,
                   "Device profile (YAML, see profiles/); default: a built-in generic sensor");
   run->add_option("--models", models_dir,
@@ -189,6 +200,18 @@ int cli_main(int argc, char** argv) {
   run->add_option("--threshold-abort", abort_thresholds,
                   "Like --threshold, and a failure during the run stops it early");
 
+  // validate
+  CLI::App* validate = app.add_subcommand(
+      "validate", "Check a scenario or device profile file and report every error in it");
+  std::string validate_file;
+  std::string validate_models;
+  validate
+      ->add_option("FILE", validate_file,
+                   "Scenario (scenarios/*.yaml) or device profile (profiles/*.yaml)")
+      ->required();
+  validate->add_option("--models", validate_models,
+                       "Directory of OMA DDF XML object definitions to add to the built-in ones");
+
   // server
   CLI::App* srv = app.add_subcommand("server", "Run the built-in LwM2M server standalone");
   std::string listen = "127.0.0.1:5683";
@@ -213,6 +236,9 @@ int cli_main(int argc, char** argv) {
     return fail(e.what());
   }
 
+  if (validate->parsed()) {
+    return run_validate(validate_file, validate_models);
+  }
   if (run->parsed()) {
     FleetConfig& f = ro.fleet;
     f.clients = clients;
@@ -285,6 +311,18 @@ int cli_main(int argc, char** argv) {
     ro.server.listen = Endpoint4{0x7f000001, 0};
     if (std::string e = apply_server_args(run_server_args, &ro.server); !e.empty()) {
       return fail(e);
+    }
+    if (!scenario_path.empty()) {
+      ScenarioPlan plan;
+      if (std::string e = load_scenario(scenario_path, registry, &plan); !e.empty()) {
+        return fail(scenario_path + ":\n" + e);
+      }
+      std::vector<Threshold> from_flags = std::move(ro.thresholds);
+      if (std::string e = scenario_run_options(plan, scale, time_scale, &ro); !e.empty()) {
+        return fail(scenario_path + ":\n" + e);
+      }
+      ro.thresholds.insert(ro.thresholds.end(), from_flags.begin(), from_flags.end());
+      ro.fleet.rate = 0;
     }
     return run_fleet(ro);
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/client/virtual_client.h"
+#include "sim/fault/fault.h"
 #include "sim/phase/phase.h"
 #include "sim/profile/profile.h"
 #include "sim/stats/histogram.h"
@@ -26,6 +27,8 @@ struct FleetGroup {
   // backoff and the server come from FleetConfig::client.
   ClientConfig client;
   std::shared_ptr<const Profile> profile;
+  // Network faults on the links of its devices (its own and the scenario's global ones).
+  std::vector<FaultSpec> faults;
 };
 
 struct FleetConfig {
@@ -119,8 +122,11 @@ struct FleetSnapshot {
   uint64_t datagrams_in = 0, datagrams_out = 0, bytes_in = 0, bytes_out = 0, send_errors = 0;
   uint64_t abandoned = 0;
   uint64_t dropped_arrivals = 0;  // open-model arrivals that found no idle device
-  uint64_t churned = 0;           // de-register + register cycles by churn phases
-  uint32_t phase = 0;             // index of the phase the slowest worker is in
+  uint64_t faults_dropped_up = 0, faults_dropped_down = 0;  // datagrams lost to faults
+  uint64_t faults_delayed = 0, faults_duplicated = 0;
+  uint64_t outage_drops = 0;  // devices taken down by power outages
+  uint64_t churned = 0;       // de-register + register cycles by churn phases
+  uint32_t phase = 0;         // index of the phase the slowest worker is in
   HistogramSnapshot register_latency;
   HistogramSnapshot register_rtt;
   HistogramSnapshot update_latency;

@@ -20,13 +20,14 @@ Worker::Worker(const FleetConfig& config, const ShardLayout& layout, uint32_t in
       index_(index),
       local_count_(static_cast<uint32_t>(layout.local_count(index))),
       stop_timer_id_(local_count_),
-      first_report_id_(local_count_ + 2),
+      first_report_id_(local_count_ + 3),
       director_timer_id_(local_count_ + 1),
+      delay_timer_id_(local_count_ + 2),
       timeline_(config.phases),
       stop_rate_(config.stop_rate),
       wake_timer_(io_),
       transport_(io_, *this),
-      wheel_(local_count_ + 2),
+      wheel_(local_count_ + 3),
       clients_(local_count_),
       rng_(mix_seed(config.seed, index)),
       duplicates_(duplicate_entries(local_count_), duplicate_entries(local_count_) * 160,
@@ -39,6 +40,10 @@ Worker::Worker(const FleetConfig& config, const ShardLayout& layout, uint32_t in
     r.spec = &g;
     r.model = std::make_unique<DataModel>(g.profile, config.seed, config.unix_epoch_s);
     r.default_links = r.model->registration_links(ClientContext{});
+    r.faults = LinkFaults(g.faults);
+    if (const auto at = r.faults.outage_at()) {
+      outages_.push_back({*at, static_cast<uint32_t>(groups_.size() - 1)});
+    }
   }
 }
 
@@ -155,6 +160,8 @@ void Worker::fire(uint32_t id, uint64_t due_tick) {
     stop_sweep();
   } else if (id == director_timer_id_) {
     director_tick();
+  } else if (id == delay_timer_id_) {
+    release_delayed();
   } else {
     on_report_timer(id - first_report_id_);
   }
@@ -169,6 +176,60 @@ void Worker::schedule(uint32_t client, TimeUs due) {
 }
 
 void Worker::send(uint32_t client, std::span<const uint8_t> datagram) {
+  const LinkFaults& faults = group(client).faults;
+  if (faults.any()) {
+    const TimeUs t = now();
+    if (faults.active(t)) {
+      const Verdict v = faults.decide(Direction::kUp, t, rng_);
+      if (!delay_or_drop(client, Direction::kUp, datagram, v, t)) {
+        return;
+      }
+    }
+  }
+  transmit_now(client, datagram);
+}
+
+bool Worker::delay_or_drop(uint32_t client, Direction direction, std::span<const uint8_t> datagram,
+                           const Verdict& v, TimeUs t) {
+  if (v.copies == 0) {
+    (direction == Direction::kUp ? faults_dropped_up_ : faults_dropped_down_).add();
+    return false;
+  }
+  if (v.copies == 2) {
+    faults_duplicated_.add();
+    delay_line_.push(t + v.duplicate_delay, client, direction, datagram);
+  }
+  if (v.delay == 0) {
+    if (v.copies == 2) {
+      arm_delay_line();
+    }
+    return true;
+  }
+  faults_delayed_.add();
+  delay_line_.push(t + v.delay, client, direction, datagram);
+  arm_delay_line();
+  return false;
+}
+
+void Worker::arm_delay_line() {
+  if (const std::optional<TimeUs> due = delay_line_.next_due()) {
+    schedule(delay_timer_id_, *due);
+  }
+}
+
+void Worker::release_delayed() {
+  delay_line_.pop_due(now(),
+                      [this](uint32_t client, Direction direction, std::span<const uint8_t> bytes) {
+                        if (direction == Direction::kUp) {
+                          transmit_now(client, bytes);
+                        } else {
+                          dispatch(client, bytes);
+                        }
+                      });
+  arm_delay_line();
+}
+
+void Worker::transmit_now(uint32_t client, std::span<const uint8_t> datagram) {
   if (layout_.socket_per_client) {
     transport_.send(client, 0, config_.client.server, datagram);
     return;
@@ -219,8 +280,22 @@ void Worker::on_datagram(const ReceivedDatagram& d) {
     request_stats_.unknown_address.add();
     return;
   }
+  const LinkFaults& faults = group(client).faults;
+  if (faults.any()) {
+    const TimeUs t = now();
+    if (faults.active(t)) {
+      const Verdict v = faults.decide(Direction::kDown, t, rng_);
+      if (!delay_or_drop(client, Direction::kDown, d.data, v, t)) {
+        return;
+      }
+    }
+  }
+  dispatch(client, d.data);
+}
+
+void Worker::dispatch(uint32_t client, std::span<const uint8_t> datagram) {
   CoapMessage m;
-  if (m.parse(d.data) != CoapParseError::kOk) {
+  if (m.parse(datagram) != CoapParseError::kOk) {
     request_stats_.malformed.add();
     return;
   }
@@ -1000,11 +1075,34 @@ bool Worker::on_report_response(uint32_t client, const CoapMessage& m) {
   return false;
 }
 
+void Worker::power_outages(TimeUs t) {
+  // Every device of the group goes down at once, silently, and comes back within the window.
+  while (!outages_.empty() && outages_.front().first <= t) {
+    const GroupRuntime& g = groups_[outages_.front().second];
+    outages_.erase(outages_.begin());
+    for (uint32_t l = 0; l < local_count_; ++l) {
+      const uint64_t i = global_index(l);
+      if (i < g.first || i >= g.first + g.count) {
+        continue;
+      }
+      const ClientState s = clients_[l].state();
+      if (s == ClientState::kStopped || clients_[l].idle()) {
+        continue;
+      }
+      outage_drops_.add();
+      drop_reports(l);
+      clients_[l].reboot(*this, l, g.faults.outage_return(i, config_.seed).value_or(t));
+    }
+  }
+}
+
 void Worker::director_tick() {
   if (stopping_) {
     return;
   }
   const TimeUs t = now();
+  power_outages(t);
+  const TimeUs outage = outages_.empty() ? PhaseExecutor::kNever : outages_.front().first;
   while (phase_ < timeline_.phases().size()) {
     const PhaseSpec& spec = timeline_.phases()[phase_];
     if (!executor_) {
@@ -1017,7 +1115,7 @@ void Worker::director_tick() {
     }
     const TimeUs end = timeline_.end_of(phase_);
     if (t < end || phase_ + 1 == timeline_.phases().size()) {
-      const TimeUs wake = std::min(next, t < end ? end : PhaseExecutor::kNever);
+      const TimeUs wake = std::min({next, t < end ? end : PhaseExecutor::kNever, outage});
       if (wake != PhaseExecutor::kNever) {
         schedule(director_timer_id_, wake);
       }
@@ -1025,6 +1123,9 @@ void Worker::director_tick() {
     }
     executor_.reset();
     phase_.store(phase_ + 1, std::memory_order_relaxed);
+  }
+  if (outage != PhaseExecutor::kNever) {
+    schedule(director_timer_id_, outage);
   }
 }
 
@@ -1169,6 +1270,11 @@ void Worker::collect(FleetSnapshot* out) const {
   out->send_errors += t.send_errors.value();
   out->abandoned += abandoned_.value();
   out->dropped_arrivals += dropped_arrivals_.value();
+  out->faults_dropped_up += faults_dropped_up_.value();
+  out->faults_dropped_down += faults_dropped_down_.value();
+  out->faults_delayed += faults_delayed_.value();
+  out->faults_duplicated += faults_duplicated_.value();
+  out->outage_drops += outage_drops_.value();
   out->churned += churned_.value();
   out->phase = std::min(out->phase, phase_.load(std::memory_order_relaxed));
   out->register_latency.merge(c.register_latency.snapshot());

@@ -11,6 +11,8 @@
 #include "sim/coap/duplicate_cache.h"
 #include "sim/dm/data_model.h"
 #include "sim/dm/notification.h"
+#include "sim/fault/delay_line.h"
+#include "sim/fault/fault.h"
 #include "sim/fleet/fleet.h"
 #include "sim/timer/timer_wheel.h"
 
@@ -81,6 +83,7 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
     const FleetGroup* spec = nullptr;
     std::unique_ptr<DataModel> model;
     std::string default_links;  // Register payload of a client nobody changed
+    LinkFaults faults;
   };
   const GroupRuntime& group(uint32_t client) const;
   const DataModel& model(uint32_t client) const { return *group(client).model; }
@@ -111,6 +114,15 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   void fire(uint32_t id, uint64_t due_tick);
   void stop_sweep();
   void begin_stop();
+  // Faults: a datagram's fate; true when it goes through now.
+  bool delay_or_drop(uint32_t client, Direction direction, std::span<const uint8_t> datagram,
+                     const Verdict& v, TimeUs t);
+  void arm_delay_line();
+  void release_delayed();
+  void transmit_now(uint32_t client, std::span<const uint8_t> datagram);
+  // A datagram for a client, after the link's faults.
+  void dispatch(uint32_t client, std::span<const uint8_t> datagram);
+  void power_outages(TimeUs t);
   // Runs the phase executors: everything due now, then the next wake-up.
   void director_tick();
   void finish_stop();
@@ -167,6 +179,10 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   uint32_t stop_timer_id_;
   uint32_t first_report_id_;
   uint32_t director_timer_id_;
+  uint32_t delay_timer_id_;
+  DelayLine delay_line_;
+  // Power outages still to come: (when, group index), by time.
+  std::vector<std::pair<TimeUs, uint32_t>> outages_;
   Timeline timeline_;
   std::unique_ptr<PhaseExecutor> executor_;
   std::atomic<uint32_t> phase_{0};
@@ -202,11 +218,16 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   RequestStats request_stats_;
   Histogram timer_lateness_;  // us between a timer's due time and its firing
   std::array<Gauge, kClientStateCount> state_counts_;
-  Counter abandoned_;         // clients still registered when the stop bound ran out
-  Counter dropped_arrivals_;  // open-model arrivals with no idle device
-  Counter churned_;           // churn cycles started
-  Gauge clients_with_data_;   // clients holding changes a server made
-  Gauge client_data_bytes_;   // heap bytes of those changes
+  Counter abandoned_;            // clients still registered when the stop bound ran out
+  Counter dropped_arrivals_;     // open-model arrivals with no idle device
+  Counter faults_dropped_up_;    // client-to-server datagrams a fault dropped
+  Counter faults_dropped_down_;  // server-to-client datagrams a fault dropped
+  Counter faults_delayed_;       // datagrams held back by latency or reordering
+  Counter faults_duplicated_;    // datagrams sent twice
+  Counter outage_drops_;         // devices a power outage took down
+  Counter churned_;              // churn cycles started
+  Gauge clients_with_data_;      // clients holding changes a server made
+  Gauge client_data_bytes_;      // heap bytes of those changes
 };
 
 }  // namespace lwm2msim

@@ -1515,6 +1515,10 @@ std::string load_profile_text(std::string_view yaml, std::string_view source_nam
   return loader.load(yaml, out);
 }
 
+bool parse_file_duration(std::string_view text, TimeUs* out) {
+  return parse_duration(text, out);
+}
+
 std::string load_profile(const std::string& path, const ObjectRegistry& registry, Profile* out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

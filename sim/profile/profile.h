@@ -134,4 +134,9 @@ std::string load_profile_text(std::string_view yaml, std::string_view source_nam
                               const std::string& base_dir, const ObjectRegistry& registry,
                               Profile* out);
 
+// A duration as profile and scenario files write it: seconds ("90", "1.5") or numbers with units,
+// optionally combined ("250ms", "30s", "5m", "2h", "1d", "100us", "1h30m"). False on anything
+// else, negative values included.
+bool parse_file_duration(std::string_view text, TimeUs* out);
+
 }  // namespace lwm2msim

@@ -49,6 +49,9 @@ const std::vector<Summary::CatalogEntry>& Summary::catalog() {
       {"notifications", MetricKind::kCounter, {"sent", "confirmable", "timeouts"}},
       {"sends", MetricKind::kCounter, {"sent", "ok", "failed"}},
       {"phases", MetricKind::kCounter, {"dropped_arrivals", "churned"}},
+      {"faults",
+       MetricKind::kCounter,
+       {"dropped_up", "dropped_down", "delayed", "duplicated", "outage_drops"}},
       {"data_model", MetricKind::kCounter, {"changes", "reboots", "clients_changed", "bytes"}},
       {"datagrams",
        MetricKind::kCounter,
@@ -127,6 +130,12 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
                        {"timeouts", s.notification_timeouts}}));
   m.push_back(counter("phases", "Open-model arrivals with no idle device, and churn cycles",
                       {{"dropped_arrivals", s.dropped_arrivals}, {"churned", s.churned}}));
+  m.push_back(counter("faults", "Datagrams and devices the scenario's faults affected",
+                      {{"dropped_up", s.faults_dropped_up},
+                       {"dropped_down", s.faults_dropped_down},
+                       {"delayed", s.faults_delayed},
+                       {"duplicated", s.faults_duplicated},
+                       {"outage_drops", s.outage_drops}}));
   m.push_back(counter("sends", "Send (POST /dp) requests by clients",
                       {{"sent", s.sends}, {"ok", s.sends_ok}, {"failed", s.sends_failed}}));
   m.push_back(counter("data_model", "Changes servers made to client data models",

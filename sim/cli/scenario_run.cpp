@@ -1,0 +1,191 @@
+#include <algorithm>
+#include <cmath>
+
+#include "sim/cli/cli.h"
+#include "sim/scenario/scenario.h"
+
+namespace lwm2msim {
+namespace {
+
+std::string where(const ScenarioPlan& plan, int line, std::string_view field) {
+  return plan.source + ":" + std::to_string(line) + ": " + std::string(field);
+}
+
+uint64_t scaled(uint64_t n, double scale) {
+  return static_cast<uint64_t>(std::llround(static_cast<double>(n) * scale));
+}
+
+TimeUs scaled_time(TimeUs t, double time_scale) {
+  return static_cast<TimeUs>(std::llround(static_cast<double>(t) * time_scale));
+}
+
+// Windows and outage times follow the timeline's scale; latencies are the network's and do not.
+FaultSpec to_spec(const FaultPlan& f, double time_scale) {
+  FaultSpec s;
+  s.window = {scaled_time(f.window.start, time_scale), scaled_time(f.window.end, time_scale)};
+  s.loss_up = f.loss_up;
+  s.loss_down = f.loss_down;
+  s.latency = f.latency;
+  s.duplicate = f.duplicate;
+  s.reorder = f.reorder;
+  s.reorder_delay = f.reorder_delay;
+  s.nat_rebind_every = f.nat_rebind_every;
+  if (f.power_outage_at) {
+    s.power_outage_at = scaled_time(*f.power_outage_at, time_scale);
+    s.power_outage_window = scaled_time(f.power_outage_window, time_scale);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string scenario_run_options(const ScenarioPlan& plan, double scale, double time_scale,
+                                 RunOptions* ro) {
+  std::string errors;
+  const auto unsupported = [&](int line, std::string_view field, std::string_view why) {
+    errors += (errors.empty() ? "" : "\n") + where(plan, line, field) + ": " + std::string(why);
+  };
+  if (plan.server_uri.starts_with("coaps://")) {
+    unsupported(0, "target.server", "coaps:// (DTLS) targets are not supported by this build yet");
+  }
+  ro->server_uri = plan.server_uri;
+  ro->fleet.seed = plan.seed;
+  ro->server.seed = plan.seed;
+  ro->server.threads = plan.builtin.threads;
+  ro->server.read_rate = plan.builtin.read_rate * scale;
+  if (!plan.builtin.read_paths.empty()) {
+    ro->server.read_paths = plan.builtin.read_paths;
+  }
+  ro->server.observe_fraction = plan.builtin.observe_fraction;
+  if (plan.builtin.observe_path.depth() > 0) {
+    ro->server.observe_path = plan.builtin.observe_path;
+  }
+  ro->server.exercise_fraction = plan.builtin.exercise_fraction;
+  ro->server.exercise_rate = plan.builtin.exercise_rate * scale;
+  if (!plan.builtin.observe_attributes.empty()) {
+    unsupported(0, "target.builtin.observe_attributes", "not supported by the built-in server yet");
+  }
+
+  // Groups: counts, or shares of `devices` by weight (the remainder goes to the last).
+  double weights = 0;
+  for (const GroupPlan& g : plan.groups) {
+    weights += g.weight;
+  }
+  const uint64_t devices = scaled(plan.devices, scale);
+  uint64_t by_weight = 0;
+  std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> ranges;
+  uint64_t first = 0;
+  ro->fleet.groups.clear();
+  for (size_t i = 0; i < plan.groups.size(); ++i) {
+    const GroupPlan& g = plan.groups[i];
+    FleetGroup fg;
+    fg.name = g.name;
+    if (g.count > 0) {
+      fg.count = std::max<uint64_t>(1, scaled(g.count, scale));
+    } else {
+      const bool last_weighted =
+          std::none_of(plan.groups.begin() + static_cast<std::ptrdiff_t>(i) + 1, plan.groups.end(),
+                       [](const GroupPlan& x) { return x.weight > 0; });
+      fg.count = last_weighted
+                     ? devices - std::min(devices, by_weight)
+                     : static_cast<uint64_t>(static_cast<double>(devices) * g.weight / weights);
+      by_weight += fg.count;
+    }
+    fg.profile = g.profile;
+    if (std::string e = EndpointPattern::parse(
+            g.endpoint_pattern.empty() ? g.name + "-%06d" : g.endpoint_pattern,
+            &fg.client.endpoint_pattern);
+        !e.empty()) {
+      unsupported(g.line, "groups." + std::to_string(i) + ".endpoint", e);
+    }
+    if (!g.identities_path.empty()) {
+      unsupported(g.line, "groups." + std::to_string(i) + ".identities",
+                  "identity files arrive with DTLS; use an endpoint pattern for now");
+    }
+    fg.client.lifetime_s = g.lifetime_s;
+    fg.client.version = g.version;
+    fg.client.binding = g.binding;
+    if (g.queue_mode.sleep > 0) {
+      unsupported(g.line, "groups." + std::to_string(i) + ".behaviours.queue_mode",
+                  "queue mode is not supported by this build yet");
+    }
+    if (g.report.period > 0 || g.update_every > 0 || g.reboot.every > 0) {
+      unsupported(g.line, "groups." + std::to_string(i) + ".behaviours",
+                  "report, update and reboot behaviours are not supported by this build yet");
+    }
+    for (const FaultPlan& f : g.faults) {
+      fg.faults.push_back(to_spec(f, time_scale));
+    }
+    for (const FaultPlan& f : plan.faults) {
+      if (f.groups.empty() ||
+          std::find(f.groups.begin(), f.groups.end(), g.name) != f.groups.end()) {
+        fg.faults.push_back(to_spec(f, time_scale));
+      }
+    }
+    ranges.push_back({g.name, {first, fg.count}});
+    first += fg.count;
+    ro->fleet.groups.push_back(std::move(fg));
+  }
+  const auto check_faults = [&](const std::vector<FaultPlan>& faults, const std::string& field) {
+    for (size_t k = 0; k < faults.size(); ++k) {
+      if (faults[k].nat_rebind_every > 0) {
+        unsupported(faults[k].line, field + "." + std::to_string(k) + ".nat_rebind",
+                    "NAT rebinding is not supported by this build yet");
+      }
+    }
+  };
+  check_faults(plan.faults, "faults");
+  for (size_t i = 0; i < plan.groups.size(); ++i) {
+    check_faults(plan.groups[i].faults, "groups." + std::to_string(i) + ".faults");
+  }
+  ro->fleet.clients = first;
+
+  const auto devices_of = [&](const std::vector<std::string>& names) {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    for (const auto& [name, range] : ranges) {
+      if (names.empty() || std::find(names.begin(), names.end(), name) != names.end()) {
+        out.push_back(range);
+      }
+    }
+    return out;
+  };
+  ro->fleet.phases.clear();
+  TimeUs total = 0;
+  for (const PhasePlan& p : plan.phases) {
+    PhaseSpec s;
+    s.duration = scaled_time(p.duration, time_scale);
+    s.devices = devices_of(p.groups);
+    uint64_t phase_devices = 0;
+    for (const auto& [f, n] : s.devices) {
+      phase_devices += n;
+    }
+    s.from = std::min(scaled(p.from, scale), phase_devices);
+    s.to = std::min(scaled(p.to, scale), phase_devices);
+    s.rate = p.rate * scale;
+    s.churn_per_minute = p.churn_per_minute;
+    switch (p.kind) {
+      case PhaseKind::kRamp:
+        s.type = PhaseType::kRamp;
+        break;
+      case PhaseKind::kHold:
+        s.type = PhaseType::kHold;
+        break;
+      case PhaseKind::kArrivalRate:
+        s.type = PhaseType::kArrivalRate;
+        break;
+      case PhaseKind::kChurn:
+        s.type = PhaseType::kChurn;
+        break;
+      case PhaseKind::kStop:
+        s.type = PhaseType::kStop;
+        break;
+    }
+    total += s.duration;
+    ro->fleet.phases.push_back(std::move(s));
+  }
+  ro->duration = total;
+  ro->thresholds = plan.thresholds;
+  return errors;
+}
+
+}  // namespace lwm2msim
