@@ -66,13 +66,7 @@ std::string scenario_run_options(const ScenarioPlan& plan, double scale, double 
     unsupported(0, "target.builtin.observe_attributes", "not supported by the built-in server yet");
   }
 
-  // Groups: counts, or shares of `devices` by weight (the remainder goes to the last).
-  double weights = 0;
-  for (const GroupPlan& g : plan.groups) {
-    weights += g.weight;
-  }
-  const uint64_t devices = scaled(plan.devices, scale);
-  uint64_t by_weight = 0;
+  // Weighted groups arrive with their share of `devices` already in `count`.
   std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> ranges;
   uint64_t first = 0;
   ro->fleet.groups.clear();
@@ -80,17 +74,7 @@ std::string scenario_run_options(const ScenarioPlan& plan, double scale, double 
     const GroupPlan& g = plan.groups[i];
     FleetGroup fg;
     fg.name = g.name;
-    if (g.count > 0) {
-      fg.count = std::max<uint64_t>(1, scaled(g.count, scale));
-    } else {
-      const bool last_weighted =
-          std::none_of(plan.groups.begin() + static_cast<std::ptrdiff_t>(i) + 1, plan.groups.end(),
-                       [](const GroupPlan& x) { return x.weight > 0; });
-      fg.count = last_weighted
-                     ? devices - std::min(devices, by_weight)
-                     : static_cast<uint64_t>(static_cast<double>(devices) * g.weight / weights);
-      by_weight += fg.count;
-    }
+    fg.count = std::max<uint64_t>(1, scaled(g.count, scale));
     fg.profile = g.profile;
     if (std::string e = EndpointPattern::parse(
             g.endpoint_pattern.empty() ? g.name + "-%06d" : g.endpoint_pattern,
@@ -109,10 +93,20 @@ std::string scenario_run_options(const ScenarioPlan& plan, double scale, double 
       unsupported(g.line, "groups." + std::to_string(i) + ".behaviours.queue_mode",
                   "queue mode is not supported by this build yet");
     }
-    if (g.report.period > 0 || g.update_every > 0 || g.reboot.every > 0) {
-      unsupported(g.line, "groups." + std::to_string(i) + ".behaviours",
-                  "report, update and reboot behaviours are not supported by this build yet");
+    if (g.report.period > 0 && !g.report.via_send) {
+      fg.notify_every = scaled_time(g.report.period, time_scale);
+    } else if (g.report.period > 0) {
+      if (g.report.paths.empty() && g.profile && g.profile->send().paths.empty()) {
+        unsupported(g.line, "groups." + std::to_string(i) + ".behaviours.report",
+                    "neither the behaviour nor the profile names paths to send");
+      }
+      fg.send_period = scaled_time(g.report.period, time_scale);
+      fg.send_jitter = scaled_time(g.report.jitter, time_scale);
+      fg.send_paths = g.report.paths;
     }
+    fg.client.update_every = scaled_time(g.update_every, time_scale);
+    fg.reboot_every = scaled_time(g.reboot.every, time_scale);
+    fg.reboot_downtime = scaled_time(g.reboot.downtime, time_scale);
     for (const FaultPlan& f : g.faults) {
       fg.faults.push_back(to_spec(f, time_scale));
     }

@@ -37,7 +37,9 @@ std::string_view to_string(ClientState s) {
 TimeUs ClientConfig::update_interval(uint32_t lifetime_seconds) const {
   const TimeUs lifetime = TimeUs{lifetime_seconds} * kUsPerSec;
   const TimeUs margin = update_margin != 0 ? update_margin : lifetime / 10;
-  return lifetime > margin ? std::max<TimeUs>(lifetime - margin, kUsPerSec) : kUsPerSec;
+  const TimeUs by_lifetime =
+      lifetime > margin ? std::max<TimeUs>(lifetime - margin, kUsPerSec) : kUsPerSec;
+  return update_every > 0 ? std::min(update_every, by_lifetime) : by_lifetime;
 }
 
 void VirtualClient::set_state(ClientEnv& env, uint32_t id, ClientState next) {

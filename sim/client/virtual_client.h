@@ -35,6 +35,8 @@ struct ClientConfig {
   uint32_t lifetime_s = 300;
   // An Update goes out this long before the lifetime ends (0: a tenth of the lifetime).
   TimeUs update_margin = 0;
+  // A fixed Update period instead (0: the lifetime decides); capped by the lifetime's.
+  TimeUs update_every = 0;
   Lwm2mVersion version = Lwm2mVersion::k1_1;
   std::string binding = "U";
   CoapTransmissionParams coap;

@@ -85,6 +85,7 @@ Fleet::Fleet(FleetConfig config) : config_(std::move(config)) {
     g.client.endpoint_pattern = own.endpoint_pattern;
     g.client.lifetime_s = own.lifetime_s;
     g.client.update_margin = own.update_margin;
+    g.client.update_every = own.update_every;
     g.client.version = own.version;
     g.client.binding = own.binding;
   }

@@ -29,6 +29,16 @@ struct FleetGroup {
   std::shared_ptr<const Profile> profile;
   // Network faults on the links of its devices (its own and the scenario's global ones).
   std::vector<FaultSpec> faults;
+  // Behaviours: Send every send_period (0: the profile's) moved by up to send_jitter; each device
+  // reboots on average every reboot_every (0: never), silent for reboot_downtime.
+  TimeUs send_period = 0;
+  TimeUs send_jitter = 0;
+  std::vector<Lwm2mPath> send_paths;  // empty: the profile's
+  // Observations of these devices notify at least this often when no pmax says otherwise (a
+  // report behaviour through notifications); 0: off.
+  TimeUs notify_every = 0;
+  TimeUs reboot_every = 0;
+  TimeUs reboot_downtime = 0;
 };
 
 struct FleetConfig {

@@ -41,6 +41,7 @@ Worker::Worker(const FleetConfig& config, const ShardLayout& layout, uint32_t in
     r.model = std::make_unique<DataModel>(g.profile, config.seed, config.unix_epoch_s);
     r.default_links = r.model->registration_links(ClientContext{});
     r.faults = LinkFaults(g.faults);
+    reboot_next_.push_back(0);
     if (const auto at = r.faults.outage_at()) {
       outages_.push_back({*at, static_cast<uint32_t>(groups_.size() - 1)});
     }
@@ -803,7 +804,7 @@ uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request, co
   r.format = format;
   r.sequence = next_observe_sequence(r.sequence);
   const ClientContext ctx = context(client);
-  r.attrs = model(client).effective_attributes(r.composite.empty() ? path : Lwm2mPath{}, ctx);
+  r.attrs = observation_attributes(client, r.composite.empty() ? path : Lwm2mPath{}, ctx);
   const ObservedSample sample = sample_of(r, ctx, records);
   r.state.reset(sample);
   const TimeUs period = model(client).is_constant(path, ctx) && r.composite.empty()
@@ -811,6 +812,16 @@ uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request, co
                             : config_.sample_period;
   schedule_report(slot, decide(r.attrs, &r.state, sample, period).next_check);
   return r.sequence;
+}
+
+NotificationAttributes Worker::observation_attributes(uint32_t client, const Lwm2mPath& path,
+                                                      const ClientContext& ctx) const {
+  NotificationAttributes attrs = model(client).effective_attributes(path, ctx);
+  const TimeUs every = group(client).spec->notify_every;
+  if (every > 0 && !attrs.has(Attr::kPmax)) {
+    attrs.set_pmax(static_cast<uint32_t>(std::max<TimeUs>(every / kUsPerSec, 1)));
+  }
+  return attrs;
 }
 
 void Worker::cancel_observation(uint32_t client, std::span<const uint8_t> token) {
@@ -844,7 +855,7 @@ void Worker::refresh_observations(uint32_t client) {
     if (r.is_send) {
       continue;
     }
-    r.attrs = model(client).effective_attributes(r.composite.empty() ? r.path : Lwm2mPath{}, ctx);
+    r.attrs = observation_attributes(client, r.composite.empty() ? r.path : Lwm2mPath{}, ctx);
     if (!r.awaiting_ack) {
       // A write may have changed the observed value: look now.
       check_observation(slot);
@@ -872,8 +883,7 @@ void Worker::on_report_timer(uint32_t slot) {
       request_stats_.sends_failed.add();
       r.awaiting_ack = false;
       r.inflight.clear();
-      schedule_report(slot,
-                      r.state.last_notified_at + group(r.client).spec->profile->send().period);
+      schedule_report(slot, r.state.last_notified_at + send_interval(r.client));
       return;
     }
     request_stats_.notification_timeouts.add();
@@ -962,7 +972,10 @@ void Worker::transmit_report(uint32_t slot, std::span<const uint8_t> message, bo
 
 void Worker::start_send(uint32_t client) {
   const SendPlan& plan = group(client).spec->profile->send();
-  if (plan.period == 0 || config(client).version == Lwm2mVersion::k1_0) {
+  const std::vector<Lwm2mPath>& paths =
+      group(client).spec->send_paths.empty() ? plan.paths : group(client).spec->send_paths;
+  const TimeUs period = send_period(client);
+  if (period == 0 || paths.empty() || config(client).version == Lwm2mVersion::k1_0) {
     return;
   }
   auto it = reports_by_client_.find(client);
@@ -976,13 +989,25 @@ void Worker::start_send(uint32_t client) {
   const uint32_t slot = alloc_report(client);
   Report& r = reports_[slot];
   r.is_send = true;
-  r.composite = plan.paths;
+  r.composite = paths;
   r.format = plan.format;
   r.token = CoapToken::from_u64(rng_.next(), 8);
   // Devices that registered together do not all send together.
   const TimeUs t = now();
   r.state.last_notified_at = t;
-  schedule_report(slot, t + rng_.below(plan.period) + 1);
+  schedule_report(slot, t + rng_.below(period) + 1);
+}
+
+TimeUs Worker::send_period(uint32_t client) const {
+  const FleetGroup& g = *group(client).spec;
+  return g.send_period > 0 ? g.send_period : g.profile->send().period;
+}
+
+TimeUs Worker::send_interval(uint32_t client) {
+  const TimeUs period = send_period(client);
+  const TimeUs jitter = std::min(group(client).spec->send_jitter, period / 2);
+  // Uniform in [period - jitter, period + jitter].
+  return period - jitter + (jitter > 0 ? rng_.below(2 * jitter + 1) : 0);
 }
 
 void Worker::do_send(uint32_t slot) {
@@ -995,13 +1020,13 @@ void Worker::do_send(uint32_t slot) {
   const ClientState state = clients_[r.client].state();
   if ((state != ClientState::kRegistered && state != ClientState::kUpdating) ||
       model(r.client).read_composite(r.composite, ctx, &records) != CoapCode::kContent) {
-    schedule_report(slot, ctx.t + plan.period);
+    schedule_report(slot, ctx.t + send_interval(r.client));
     return;
   }
   CodecContext codec = model(r.client).codec_context({});
   codec.base_time = config_.unix_epoch_s + static_cast<int64_t>(ctx.t / kUsPerSec);
   if (!encode(r.format, codec, records, &payload).ok()) {
-    schedule_report(slot, ctx.t + plan.period);
+    schedule_report(slot, ctx.t + send_interval(r.client));
     return;
   }
   r.mid = clients_[r.client].take_message_id();
@@ -1013,14 +1038,14 @@ void Worker::do_send(uint32_t slot) {
       .option_uint(CoapOption::kContentFormat, r.format)
       .payload(payload);
   if (!w.ok()) {
-    schedule_report(slot, ctx.t + plan.period);
+    schedule_report(slot, ctx.t + send_interval(r.client));
     return;
   }
   request_stats_.sends.add();
   ++r.count;
   transmit_report(slot, w.finish(), plan.confirmable);
   if (!plan.confirmable) {
-    schedule_report(slot, ctx.t + plan.period);
+    schedule_report(slot, ctx.t + send_interval(r.client));
   }
 }
 
@@ -1045,8 +1070,7 @@ bool Worker::on_report_response(uint32_t client, const CoapMessage& m) {
         request_stats_.sends_failed.add();
         r.awaiting_ack = false;
         r.inflight.clear();
-        schedule_report(slot,
-                        r.state.last_notified_at + group(client).spec->profile->send().period);
+        schedule_report(slot, r.state.last_notified_at + send_interval(client));
       } else {
         request_stats_.observations_cancelled.add();
         free_report(slot);
@@ -1066,7 +1090,7 @@ bool Worker::on_report_response(uint32_t client, const CoapMessage& m) {
       } else {
         request_stats_.sends_failed.add();
       }
-      schedule_report(slot, r.state.last_notified_at + group(client).spec->profile->send().period);
+      schedule_report(slot, r.state.last_notified_at + send_interval(client));
     } else {
       check_observation(slot);
     }
@@ -1096,13 +1120,57 @@ void Worker::power_outages(TimeUs t) {
   }
 }
 
+std::pair<uint32_t, uint32_t> Worker::local_range(const GroupRuntime& g) const {
+  const uint64_t w = layout_.workers;
+  const auto first_local = [&](uint64_t i) { return i <= index_ ? 0 : (i - index_ + w - 1) / w; };
+  return {static_cast<uint32_t>(first_local(g.first)),
+          static_cast<uint32_t>(first_local(g.first + g.count))};
+}
+
+TimeUs Worker::reboots(TimeUs t) {
+  TimeUs next = PhaseExecutor::kNever;
+  for (size_t k = 0; k < groups_.size(); ++k) {
+    const GroupRuntime& g = groups_[k];
+    const FleetGroup& spec = *g.spec;
+    if (spec.reboot_every == 0) {
+      continue;
+    }
+    const auto [lo, hi] = local_range(g);
+    if (hi <= lo) {
+      continue;
+    }
+    // Each device reboots on average every reboot_every: for the worker's share of the group,
+    // a Poisson process of rate (devices / reboot_every); an event on an unregistered device
+    // is a device that was down anyway.
+    const double per_us = static_cast<double>(hi - lo) / static_cast<double>(spec.reboot_every);
+    const auto gap = [&] {
+      return static_cast<TimeUs>(-std::log(1.0 - rng_.uniform()) / per_us) + 1;
+    };
+    if (reboot_next_[k] == 0) {
+      reboot_next_[k] = t + gap();
+    }
+    while (reboot_next_[k] <= t) {
+      const uint32_t l = lo + static_cast<uint32_t>(rng_.below(hi - lo));
+      if (is_registered(l)) {
+        request_stats_.reboots.add();
+        drop_reports(l);
+        clients_[l].reboot(*this, l, t + spec.reboot_downtime);
+      }
+      reboot_next_[k] += gap();
+    }
+    next = std::min(next, reboot_next_[k]);
+  }
+  return next;
+}
+
 void Worker::director_tick() {
   if (stopping_) {
     return;
   }
   const TimeUs t = now();
   power_outages(t);
-  const TimeUs outage = outages_.empty() ? PhaseExecutor::kNever : outages_.front().first;
+  TimeUs outage = outages_.empty() ? PhaseExecutor::kNever : outages_.front().first;
+  outage = std::min(outage, reboots(t));
   while (phase_ < timeline_.phases().size()) {
     const PhaseSpec& spec = timeline_.phases()[phase_];
     if (!executor_) {

@@ -123,6 +123,10 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   // A datagram for a client, after the link's faults.
   void dispatch(uint32_t client, std::span<const uint8_t> datagram);
   void power_outages(TimeUs t);
+  // Reboots of groups with a reboot behaviour due by t; returns when the next one is.
+  TimeUs reboots(TimeUs t);
+  // The worker's local ids of a group: [first, second).
+  std::pair<uint32_t, uint32_t> local_range(const GroupRuntime& g) const;
   // Runs the phase executors: everything due now, then the next wake-up.
   void director_tick();
   void finish_stop();
@@ -153,9 +157,16 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   uint32_t add_observation(uint32_t client, const CoapMessage& request, const Lwm2mPath& path,
                            std::vector<Lwm2mPath> composite, uint16_t format,
                            std::span<const Record> records);
+  // The attributes in force for an observation, with the group's report behaviour.
+  NotificationAttributes observation_attributes(uint32_t client, const Lwm2mPath& path,
+                                                const ClientContext& ctx) const;
   void cancel_observation(uint32_t client, std::span<const uint8_t> token);
   void drop_reports(uint32_t client);
   void start_send(uint32_t client);
+  // The group's Send period (a scenario's report behaviour, else the profile's), and one interval
+  // with the group's jitter drawn.
+  TimeUs send_period(uint32_t client) const;
+  TimeUs send_interval(uint32_t client);
   void on_report_timer(uint32_t slot);
   void check_observation(uint32_t slot);
   void send_notification(uint32_t slot, std::span<const Record> records);
@@ -183,6 +194,7 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   DelayLine delay_line_;
   // Power outages still to come: (when, group index), by time.
   std::vector<std::pair<TimeUs, uint32_t>> outages_;
+  std::vector<TimeUs> reboot_next_;  // by group: the next reboot (0: not drawn yet)
   Timeline timeline_;
   std::unique_ptr<PhaseExecutor> executor_;
   std::atomic<uint32_t> phase_{0};

@@ -1,0 +1,139 @@
+// Scenario files run by the lwm2m-sim binary as a user runs them: the shipped ones at reduced
+// scale against the built-in server, and small ones written here for faults, thresholds and
+// validation errors.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/integration/process.h"
+
+namespace lwm2msim {
+namespace {
+
+using std::chrono::seconds;
+using testing::ChildProcess;
+
+const std::string kDir = LWM2MSIM_SCENARIOS_DIR;
+
+struct Outcome {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+Outcome run(std::vector<std::string> args) {
+  args.insert(args.begin(), LWM2MSIM_BINARY);
+  ChildProcess p(std::move(args));
+  const auto code = p.wait(seconds(120));
+  return {code.value_or(-1), p.out(), p.err()};
+}
+
+// The number after `field` on the summary line of `metric`, e.g. ("faults", "outage_drops").
+long long summary_value(const std::string& out, const std::string& metric,
+                        const std::string& field) {
+  const size_t line = out.find("\n  " + metric + " ");
+  if (line == std::string::npos) {
+    return -1;
+  }
+  const size_t end = out.find('\n', line + 1);
+  const size_t at = out.find(" " + field + " ", line);
+  if (at == std::string::npos || at > end) {
+    return -1;
+  }
+  return std::stoll(out.substr(at + field.size() + 2));
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ScenarioRun, SmokeRunsAndPassesItsThresholds) {
+  const Outcome o = run(
+      {"run", kDir + "/smoke.yaml", "--scale", "0.05", "--time-scale", "0.1", "--metrics", "off"});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_EQ(summary_value(o.out, "registrations", "ok"), 50) << o.out;
+}
+
+TEST(ScenarioRun, RegistrationStormTakesEveryDeviceDownAndBack) {
+  const Outcome o = run({"run", kDir + "/registration-storm.yaml", "--scale", "0.02",
+                         "--time-scale", "0.1", "--metrics", "off"});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_EQ(summary_value(o.out, "faults", "outage_drops"), 100) << o.out;
+  // Every device registered twice: before the outage and after it.
+  EXPECT_EQ(summary_value(o.out, "registrations", "ok"), 200) << o.out;
+}
+
+TEST(ScenarioRun, SteadyTelemetrySends) {
+  const Outcome o = run({"run", kDir + "/steady-telemetry.yaml", "--scale", "0.01", "--time-scale",
+                         "0.1", "--metrics", "off"});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_GT(summary_value(o.out, "sends", "ok"), 0) << o.out;
+  EXPECT_EQ(summary_value(o.out, "sends", "failed"), 0) << o.out;
+}
+
+TEST(ScenarioRun, ChurnCyclesRegistrations) {
+  const Outcome o = run(
+      {"run", kDir + "/churn.yaml", "--scale", "0.05", "--time-scale", "0.1", "--metrics", "off"});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_GT(summary_value(o.out, "phases", "churned"), 0) << o.out;
+}
+
+TEST(ScenarioRun, LossMakesRetransmissionsAndTheRunStillCompletes) {
+  const std::string path = write_temp("lossy.yaml", R"(name: lossy
+groups:
+  - name: sensors
+    profile: )" + kDir + R"(/../profiles/temperature-sensor.yaml
+    count: 200
+phases:
+  - {ramp: {to: 200, over: 1s}}
+  - {hold: 4s}
+  - stop
+faults:
+  - loss: 20%
+    latency: {distribution: uniform, min: 5ms, max: 20ms}
+thresholds:
+  - "registrations.ok >= 190"
+)");
+  const Outcome o = run({"run", path, "--metrics", "off", "--ack-timeout", "300ms"});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_GT(summary_value(o.out, "retransmissions", "count"), 0) << o.out;
+  EXPECT_GT(summary_value(o.out, "faults", "dropped_up"), 0) << o.out;
+  EXPECT_GT(summary_value(o.out, "faults", "dropped_down"), 0) << o.out;
+  EXPECT_GT(summary_value(o.out, "faults", "delayed"), 0) << o.out;
+  std::remove(path.c_str());
+}
+
+TEST(ScenarioRun, AFailingThresholdExits99AndBadFilesExit2) {
+  const std::string path = write_temp("strict.yaml", R"(name: strict
+groups:
+  - name: sensors
+    profile: )" + kDir + R"(/../profiles/temperature-sensor.yaml
+    count: 10
+phases:
+  - {ramp: {to: 10, over: 0.5s}}
+  - stop
+thresholds:
+  - "registrations.ok > 1000"
+)");
+  const Outcome failed = run({"run", path, "--metrics", "off"});
+  EXPECT_EQ(failed.code, 99) << failed.out << failed.err;
+  EXPECT_NE(failed.out.find("FAIL registrations.ok > 1000"), std::string::npos) << failed.out;
+
+  const std::string broken = write_temp("broken.yaml", "name: broken\ngroups: 3\nphasez: []\n");
+  const Outcome bad = run({"run", broken, "--metrics", "off"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("broken.yaml:3:1: phasez: unknown key"), std::string::npos) << bad.err;
+  const Outcome validated = run({"validate", broken});
+  EXPECT_EQ(validated.code, 2);
+  EXPECT_NE(validated.err.find("broken.yaml:2:"), std::string::npos) << validated.err;
+  std::remove(path.c_str());
+  std::remove(broken.c_str());
+}
+
+}  // namespace
+}  // namespace lwm2msim
