@@ -62,9 +62,7 @@ std::string scenario_run_options(const ScenarioPlan& plan, double scale, double 
   }
   ro->server.exercise_fraction = plan.builtin.exercise_fraction;
   ro->server.exercise_rate = plan.builtin.exercise_rate * scale;
-  if (!plan.builtin.observe_attributes.empty()) {
-    unsupported(0, "target.builtin.observe_attributes", "not supported by the built-in server yet");
-  }
+  ro->server.observe_attributes = plan.builtin.observe_attributes;
 
   // Weighted groups arrive with their share of `devices` already in `count`.
   std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> ranges;

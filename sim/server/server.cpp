@@ -170,7 +170,8 @@ class ServerThread final : public DatagramHandler {
   }
 
  private:
-  enum class Kind : uint8_t { kRead, kObserve, kExercise };
+  // kAttributes: the Write-Attributes that precedes an Observe when observe_attributes is set.
+  enum class Kind : uint8_t { kRead, kObserve, kAttributes, kExercise };
   struct Pending {
     uint32_t generation = 0;
     uint32_t registration = 0;
@@ -355,7 +356,8 @@ class ServerThread final : public DatagramHandler {
             std::string_view(location, static_cast<size_t>(end - location)), 0, {});
     owned_.push_back(id);
     if (config_.observe_fraction > 0 && rng_.uniform() < config_.observe_fraction) {
-      start_request(Kind::kObserve, id, peer, 0, t);
+      start_request(config_.observe_attributes.empty() ? Kind::kObserve : Kind::kAttributes, id,
+                    peer, 0, t);
     }
     if (config_.exercise_fraction > 0 && rng_.uniform() < config_.exercise_fraction) {
       if (take_exercise_token(t)) {
@@ -526,7 +528,7 @@ class ServerThread final : public DatagramHandler {
     by_mid_[p.mid] = slot;
     if (kind == Kind::kExercise) {
       walks_[walk].pending = slot;
-    } else {
+    } else if (kind != Kind::kAttributes) {
       (kind == Kind::kRead ? stats_.reads_sent : stats_.observes_sent).add();
     }
     if (!transmit(slot)) {
@@ -557,10 +559,11 @@ class ServerThread final : public DatagramHandler {
     }
     const Lwm2mPath& path =
         p.kind == Kind::kRead ? config_.read_paths[p.path] : config_.observe_path;
-    std::array<uint8_t, 128> buf;
+    std::array<uint8_t, 256> buf;
     const CoapToken token = CoapToken::from_u64(token_of(slot, p.generation), 8);
     CoapWriter w(buf);
-    w.header(CoapType::kCon, CoapCode::kGet, p.mid, token.view());
+    const bool attributes = p.kind == Kind::kAttributes;
+    w.header(CoapType::kCon, attributes ? CoapCode::kPut : CoapCode::kGet, p.mid, token.view());
     if (p.kind == Kind::kObserve) {
       w.option_uint(CoapOption::kObserve, 0);
     }
@@ -570,7 +573,17 @@ class ServerThread final : public DatagramHandler {
       auto [end, ec] = std::to_chars(digits, digits + sizeof digits, ids[i]);
       w.option(CoapOption::kUriPath, std::string_view(digits, static_cast<size_t>(end - digits)));
     }
-    w.option_uint(CoapOption::kAccept, CoapContentFormat::kTextPlain);
+    if (attributes) {
+      // "pmin=1&pmax=30": one Uri-Query option per attribute.
+      std::string_view rest = config_.observe_attributes;
+      while (!rest.empty()) {
+        const size_t amp = rest.find('&');
+        w.option(CoapOption::kUriQuery, rest.substr(0, amp));
+        rest.remove_prefix(amp == std::string_view::npos ? rest.size() : amp + 1);
+      }
+    } else {
+      w.option_uint(CoapOption::kAccept, CoapContentFormat::kTextPlain);
+    }
     if (w.ok()) {
       transport_.send(0, 0, p.peer, w.finish());
     }
@@ -666,6 +679,17 @@ class ServerThread final : public DatagramHandler {
       return;
     }
     const bool success = coap_code_class(m.code()) == 2;
+    if (p.kind == Kind::kAttributes) {
+      const uint32_t registration = p.registration;
+      const Endpoint4 to = p.peer;
+      release(slot);
+      if (success) {
+        start_request(Kind::kObserve, registration, to, 0, t);
+      } else {
+        stats_.observes_error.add();
+      }
+      return;
+    }
     if (p.kind == Kind::kRead) {
       (success ? stats_.reads_ok : stats_.reads_error).add();
       if (success) {

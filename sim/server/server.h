@@ -31,6 +31,8 @@ struct ServerConfig {
   // Fraction of clients that get an Observe on observe_path right after they register.
   double observe_fraction = 0;
   Lwm2mPath observe_path;
+  // Write-Attributes query sent before each Observe ("pmin=1&pmax=30"); empty: none.
+  std::string observe_attributes;
   // Registrations live this much past their lifetime before they are removed.
   TimeUs expiry_grace = 2 * kUsPerSec;
   // Fraction of newly registered clients that get the exercise walk.

@@ -76,6 +76,14 @@ TEST(ScenarioRun, SteadyTelemetrySends) {
   EXPECT_EQ(summary_value(o.out, "sends", "failed"), 0) << o.out;
 }
 
+TEST(ScenarioRun, ObserveFloodSetsAttributesThenObserves) {
+  const Outcome o = run({"run", kDir + "/observe-flood.yaml", "--scale", "0.01", "--time-scale",
+                         "0.1", "--metrics", "off"});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_GT(summary_value(o.out, "observations", "established"), 0) << o.out;
+  EXPECT_GT(summary_value(o.out, "notifications", "sent"), 0) << o.out;
+}
+
 TEST(ScenarioRun, ChurnCyclesRegistrations) {
   const Outcome o = run(
       {"run", kDir + "/churn.yaml", "--scale", "0.05", "--time-scale", "0.1", "--metrics", "off"});
