@@ -257,9 +257,13 @@ int run_fleet(const RunOptions& options) {
       return static_cast<int>(ExitCode::kRuntimeError);
     }
   }
-  std::fprintf(stderr, "lwm2m-sim: %llu clients on %u threads -> %s, ramp %.0f/s, run %s%s\n",
-               static_cast<unsigned long long>(effective.fleet.clients), fleet.threads(),
-               effective.fleet.client.server.to_string().c_str(), effective.fleet.rate,
+  const std::string plan =
+      effective.fleet.phases.empty()
+          ? "ramp " + std::to_string(static_cast<uint64_t>(effective.fleet.rate)) + "/s"
+          : std::to_string(effective.fleet.phases.size()) + " phases";
+  std::fprintf(stderr, "lwm2m-sim: %llu clients on %u threads -> %s, %s, run %s%s\n",
+               static_cast<unsigned long long>(fleet.config().clients), fleet.threads(),
+               effective.fleet.client.server.to_string().c_str(), plan.c_str(),
                format_duration(effective.duration).c_str(),
                exporter
                    ? (", metrics on http://" +
