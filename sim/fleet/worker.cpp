@@ -1235,21 +1235,18 @@ void Worker::request_stop() {
 }
 
 void Worker::begin_stop() {
-  {
-    if (stopping_) {
-      return;
-    }
-    stopping_ = true;
-    stop_started_ = now();
-    stop_deadline_ = stop_started_ + config_.stop_timeout;
-    if (state_counts_[static_cast<size_t>(ClientState::kStopped)].value() ==
-        int64_t{local_count_}) {
-      asio::post(io_, [this] { finish_stop(); });
-      return;
-    }
-    stop_sweep();
-    transport_.flush();
+  if (stopping_) {
+    return;
   }
+  stopping_ = true;
+  stop_started_ = now();
+  stop_deadline_ = stop_started_ + config_.stop_timeout;
+  if (state_counts_[static_cast<size_t>(ClientState::kStopped)].value() == int64_t{local_count_}) {
+    asio::post(io_, [this] { finish_stop(); });
+    return;
+  }
+  stop_sweep();
+  transport_.flush();
 }
 
 void Worker::stop_sweep() {
