@@ -23,6 +23,7 @@
 
 #include "sim/dm/attributes.h"
 #include "sim/profile/generator.h"
+#include "sim/profile/yaml_checker.h"
 #include "sim/scenario/scenario.h"
 #include "sim/util/address_plan.h"
 
@@ -38,59 +39,12 @@ constexpr TimeUs kDefaultAwake = 93 * kUsPerSec;
 // As `run --reboot-delay`.
 constexpr TimeUs kDefaultRebootDowntime = 5 * kUsPerSec;
 
-struct KeyValue {
-  std::string name;
-  YAML::Node key;
-  YAML::Node value;
-  // A missing value ("count:") has no place of its own, and yaml-cpp gives it the next token's,
-  // so the key's is used.
-  YAML::Mark mark() const { return value.IsNull() ? key.Mark() : value.Mark(); }
-};
-
-std::string join(const std::string& field, std::string_view name) {
-  return field.empty() ? std::string(name) : field + "." + std::string(name);
-}
-
-std::string fmt(double v) {
-  char buf[32];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return ec == std::errc() ? std::string(buf, end) : std::string("?");
-}
-
-std::string describe(const YAML::Node& node) {
-  if (node.IsScalar()) {
-    return "\"" + node.Scalar() + "\"";
-  }
-  if (node.IsMap()) {
-    return node.size() == 0 ? "an empty map" : "a map";
-  }
-  if (node.IsSequence()) {
-    return node.size() == 0 ? "an empty list" : "a list";
-  }
-  return "nothing";
-}
-
-std::string comma_list(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& s : items) {
-    out += out.empty() ? "" : ", ";
-    out += s;
-  }
-  return out;
-}
-
-bool parse_double(std::string_view s, double* out) {
-  if (!s.empty() && s.front() == '+') {
-    s.remove_prefix(1);
-  }
-  double v = 0;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) {
-    return false;
-  }
-  *out = v;
-  return true;
-}
+using yaml::comma_list;
+using yaml::describe;
+using yaml::fmt;
+using yaml::join;
+using yaml::KeyValue;
+using yaml::parse_double;
 
 bool parse_u64(std::string_view s, uint64_t* out) {
   if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -219,10 +173,12 @@ struct TimeCheck {
 
 }  // namespace
 
-class ScenarioLoader {
+class ScenarioLoader : private yaml::Checker {
  public:
   ScenarioLoader(std::string_view source, std::string base_dir, const ObjectRegistry& registry)
-      : source_(source), base_dir_(std::move(base_dir)), registry_(registry) {}
+      : Checker(std::string(source), "plain names"),
+        base_dir_(std::move(base_dir)),
+        registry_(registry) {}
 
   std::string load(std::string_view text, ScenarioPlan* out) {
     YAML::Node root;
@@ -286,81 +242,13 @@ class ScenarioLoader {
     check_times(plan);
     const std::string errors = report();
     if (errors.empty()) {
-      plan.source = source_;
+      plan.source = source();
       *out = std::move(plan);
     }
     return errors;
   }
 
  private:
-  struct Error {
-    int line = 0;
-    int column = 0;
-    std::string text;
-  };
-
-  void error(const YAML::Mark& mark, const std::string& field, const std::string& reason) {
-    // yaml-cpp counts from 0; editors and compilers from 1.
-    const int line = mark.line < 0 ? 0 : mark.line + 1;
-    const int column = mark.column < 0 ? 0 : mark.column + 1;
-    errors_.push_back({line, column,
-                       source_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
-                           field + ": " + reason});
-  }
-
-  std::string report() {
-    std::stable_sort(errors_.begin(), errors_.end(), [](const Error& a, const Error& b) {
-      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-    });
-    std::set<std::string> seen;
-    std::string out;
-    for (const Error& e : errors_) {
-      if (seen.insert(e.text).second) {
-        out += out.empty() ? "" : "\n";
-        out += e.text;
-      }
-    }
-    return out;
-  }
-
-  // The pairs of a map; duplicate and non-scalar keys are reported and left out.
-  std::vector<KeyValue> entries(const YAML::Node& map, const std::string& field) {
-    std::vector<KeyValue> out;
-    std::set<std::string> names;
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      if (!it->first.IsScalar()) {
-        error(it->first.Mark(), field, "keys must be plain names");
-        continue;
-      }
-      const std::string name = it->first.Scalar();
-      if (!names.insert(name).second) {
-        error(it->first.Mark(), join(field, name), "duplicate key");
-        continue;
-      }
-      out.push_back({name, it->first, it->second});
-    }
-    return out;
-  }
-
-  void allow(const std::vector<KeyValue>& kvs, const std::string& field,
-             const std::vector<std::string>& allowed) {
-    for (const KeyValue& kv : kvs) {
-      if (std::find(allowed.begin(), allowed.end(), kv.name) == allowed.end()) {
-        error(kv.key.Mark(), join(field, kv.name),
-              "unknown key (expected one of: " + comma_list(allowed) + ")");
-      }
-    }
-  }
-
-  static const KeyValue* find(const std::vector<KeyValue>& kvs, std::string_view name) {
-    for (const KeyValue& kv : kvs) {
-      if (kv.name == name) {
-        return &kv;
-      }
-    }
-    return nullptr;
-  }
-
   // The entries of a map value, or an error naming what the map should hold.
   std::optional<std::vector<KeyValue>> map_of(const KeyValue& kv, const std::string& field,
                                               std::string_view holding) {
@@ -370,15 +258,6 @@ class ScenarioLoader {
       return std::nullopt;
     }
     return entries(kv.value, field);
-  }
-
-  bool read_string(const KeyValue& kv, const std::string& field, std::string* out) {
-    if (!kv.value.IsScalar()) {
-      error(kv.mark(), field, "expected a string, got " + describe(kv.value));
-      return false;
-    }
-    *out = kv.value.Scalar();
-    return true;
   }
 
   bool read_name(const KeyValue& kv, const std::string& field, std::string* out) {
@@ -395,25 +274,6 @@ class ScenarioLoader {
   bool read_bool(const KeyValue& kv, const std::string& field, bool* out) {
     if (!kv.value.IsScalar() || !parse_bool(kv.value.Scalar(), out)) {
       error(kv.mark(), field, "expected true or false, got " + describe(kv.value));
-      return false;
-    }
-    return true;
-  }
-
-  bool read_number(const KeyValue& kv, const std::string& field, double* out) {
-    if (!kv.value.IsScalar() || !parse_double(kv.value.Scalar(), out)) {
-      error(kv.mark(), field, "expected a number, got " + describe(kv.value));
-      return false;
-    }
-    return true;
-  }
-
-  bool read_non_negative(const KeyValue& kv, const std::string& field, double* out) {
-    if (!read_number(kv, field, out)) {
-      return false;
-    }
-    if (*out < 0) {
-      error(kv.mark(), field, "must not be negative, got " + fmt(*out));
       return false;
     }
     return true;
@@ -1829,10 +1689,8 @@ class ScenarioLoader {
     }
   }
 
-  std::string source_;
   std::string base_dir_;
   const ObjectRegistry& registry_;
-  std::vector<Error> errors_;
   std::map<std::string, LoadedProfile> profiles_;
   std::optional<YAML::Mark> devices_mark_;
   std::vector<GroupDraft> drafts_;
