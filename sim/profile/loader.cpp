@@ -229,10 +229,7 @@ class ProfileLoader : private yaml::Checker {
 
   std::string load(std::string_view text, Profile* out) {
     YAML::Node root;
-    try {
-      root = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-      error(e.mark, "yaml", e.msg);
+    if (!parse(text, &root)) {
       return report();
     }
     Profile profile;

@@ -54,6 +54,16 @@ bool parse_double(std::string_view s, double* out) {
   return true;
 }
 
+bool Checker::parse(std::string_view text, YAML::Node* root) {
+  try {
+    *root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    error(e.mark, "yaml", e.msg);
+    return false;
+  }
+  return true;
+}
+
 void Checker::error(const YAML::Mark& mark, const std::string& field, const std::string& reason) {
   // yaml-cpp counts from 0; editors and compilers from 1.
   const int line = mark.line < 0 ? 0 : mark.line + 1;

@@ -39,6 +39,8 @@ class Checker {
       : source_(std::move(source)), key_rule_(std::move(key_rule)) {}
 
   const std::string& source() const { return source_; }
+  // Parses the whole document; a syntax error is recorded (field "yaml") and false returned.
+  bool parse(std::string_view text, YAML::Node* root);
   void error(const YAML::Mark& mark, const std::string& field, const std::string& reason);
   // Every problem, sorted by place, each once, one per line; empty when there was none.
   std::string report();

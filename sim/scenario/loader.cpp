@@ -182,10 +182,7 @@ class ScenarioLoader : private yaml::Checker {
 
   std::string load(std::string_view text, ScenarioPlan* out) {
     YAML::Node root;
-    try {
-      root = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-      error(e.mark, "yaml", e.msg);
+    if (!parse(text, &root)) {
       return report();
     }
     if (!root.IsMap()) {
