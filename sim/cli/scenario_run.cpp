@@ -29,7 +29,7 @@ FaultSpec to_spec(const FaultPlan& f, double time_scale) {
   s.duplicate = f.duplicate;
   s.reorder = f.reorder;
   s.reorder_delay = f.reorder_delay;
-  s.nat_rebind_every = f.nat_rebind_every;
+  s.nat_rebind_every = scaled_time(f.nat_rebind_every, time_scale);
   if (f.power_outage_at) {
     s.power_outage_at = scaled_time(*f.power_outage_at, time_scale);
     s.power_outage_window = scaled_time(f.power_outage_window, time_scale);
@@ -81,16 +81,23 @@ std::string scenario_run_options(const ScenarioPlan& plan, double scale, double 
       unsupported(g.line, "groups." + std::to_string(i) + ".endpoint", e);
     }
     if (!g.identities_path.empty()) {
-      unsupported(g.line, "groups." + std::to_string(i) + ".identities",
-                  "identity files arrive with DTLS; use an endpoint pattern for now");
+      if (fg.count > g.endpoints.size()) {
+        unsupported(g.line, "groups." + std::to_string(i) + ".identities",
+                    g.identities_path + " has " + std::to_string(g.endpoints.size()) +
+                        " identities for " + std::to_string(fg.count) + " devices at scale " +
+                        std::to_string(scale));
+      }
+      fg.client.endpoint_names = std::make_shared<const std::vector<std::string>>(
+          g.endpoints.begin(), g.endpoints.begin() + static_cast<std::ptrdiff_t>(std::min<uint64_t>(
+                                                         fg.count, g.endpoints.size())));
     }
     fg.client.lifetime_s = g.lifetime_s;
     fg.client.version = g.version;
     fg.client.binding = g.binding;
-    if (g.queue_mode.sleep > 0) {
-      unsupported(g.line, "groups." + std::to_string(i) + ".behaviours.queue_mode",
-                  "queue mode is not supported by this build yet");
-    }
+    fg.queue_sleep = scaled_time(g.queue_mode.sleep, time_scale);
+    fg.queue_awake = scaled_time(g.queue_mode.awake, time_scale);
+    fg.firmware_update_time = scaled_time(g.firmware.update_time, time_scale);
+    fg.firmware_failure = g.firmware.failure;
     if (g.report.period > 0 && !g.report.via_send) {
       fg.notify_every = scaled_time(g.report.period, time_scale);
     } else if (g.report.period > 0) {
@@ -117,18 +124,6 @@ std::string scenario_run_options(const ScenarioPlan& plan, double scale, double 
     ranges.push_back({g.name, {first, fg.count}});
     first += fg.count;
     ro->fleet.groups.push_back(std::move(fg));
-  }
-  const auto check_faults = [&](const std::vector<FaultPlan>& faults, const std::string& field) {
-    for (size_t k = 0; k < faults.size(); ++k) {
-      if (faults[k].nat_rebind_every > 0) {
-        unsupported(faults[k].line, field + "." + std::to_string(k) + ".nat_rebind",
-                    "NAT rebinding is not supported by this build yet");
-      }
-    }
-  };
-  check_faults(plan.faults, "faults");
-  for (size_t i = 0; i < plan.groups.size(); ++i) {
-    check_faults(plan.groups[i].faults, "groups." + std::to_string(i) + ".faults");
   }
   ro->fleet.clients = first;
 

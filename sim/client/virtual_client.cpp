@@ -130,7 +130,10 @@ void VirtualClient::transmit(ClientEnv& env, uint32_t id) {
     case ClientState::kRegistering: {
       std::array<char, 64> name;
       RegistrationParams p;
-      p.endpoint = cfg.endpoint_pattern.format(env.global_index(id), name);
+      p.endpoint =
+          cfg.endpoint_names
+              ? std::string_view((*cfg.endpoint_names)[env.global_index(id) - cfg.endpoint_base])
+              : cfg.endpoint_pattern.format(env.global_index(id), name);
       p.lifetime_s = env.lifetime(id);
       p.version = cfg.version;
       p.binding = cfg.binding;

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "sim/coap/coap.h"
 #include "sim/coap/transmission.h"
@@ -32,6 +34,10 @@ std::string_view to_string(ClientState s);
 struct ClientConfig {
   Endpoint4 server;
   EndpointPattern endpoint_pattern;
+  // Endpoint names from an identity file instead of the pattern: client i of the fleet is
+  // (*endpoint_names)[i - endpoint_base].
+  std::shared_ptr<const std::vector<std::string>> endpoint_names;
+  uint64_t endpoint_base = 0;
   uint32_t lifetime_s = 300;
   // An Update goes out this long before the lifetime ends (0: a tenth of the lifetime).
   TimeUs update_margin = 0;

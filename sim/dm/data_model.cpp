@@ -589,8 +589,28 @@ uint8_t DataModel::execute(const Lwm2mPath& path, std::string_view arguments,
     *effect = ExecuteEffect::kFactoryReset;
   } else if (path.object == 1 && path.resource == 8) {
     *effect = ExecuteEffect::kRegistrationUpdate;
+  } else if (path.object == 5 && (path.resource == 2 || path.resource == 10)) {
+    const double state = number_at({path.object, path.instance, 3}, client);
+    if (path.resource == 2) {
+      if (state != static_cast<double>(firmware::kDownloaded)) {
+        return CoapCode::kMethodNotAllowed;
+      }
+      *effect = ExecuteEffect::kFirmwareUpdate;
+    } else {
+      if (state != static_cast<double>(firmware::kDownloading) &&
+          state != static_cast<double>(firmware::kDownloaded)) {
+        return CoapCode::kMethodNotAllowed;
+      }
+      *effect = ExecuteEffect::kFirmwareCancel;
+    }
   }
   return CoapCode::kChanged;
+}
+
+void DataModel::set_value(const Lwm2mPath& resource, Value value, const ClientContext& client,
+                          ClientData* data) const {
+  const Record r{resource, std::move(value)};
+  apply_write(resource, {&r, 1}, false, client, data);
 }
 
 uint8_t DataModel::create(const Lwm2mPath& path, std::span<const Record> records,

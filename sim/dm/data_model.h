@@ -85,7 +85,25 @@ enum class ExecuteEffect : uint8_t {
   kReboot,              // /3/0/4: drop everything and register again after a delay
   kFactoryReset,        // /3/0/5: forget what servers changed, then reboot
   kRegistrationUpdate,  // /1/x/8: send an Update now
+  kFirmwareUpdate,      // /5/x/2 in state Downloaded: install the package, then reboot
+  kFirmwareCancel,      // /5/x/10 while downloading or downloaded: back to Idle
 };
+
+// Firmware Update (object 5) State and Update Result values (LwM2M TS 1.1 E.6).
+namespace firmware {
+inline constexpr int64_t kIdle = 0;
+inline constexpr int64_t kDownloading = 1;
+inline constexpr int64_t kDownloaded = 2;
+inline constexpr int64_t kUpdating = 3;
+inline constexpr int64_t kResultInitial = 0;
+inline constexpr int64_t kResultSuccess = 1;
+inline constexpr int64_t kResultConnectionLost = 4;
+inline constexpr int64_t kResultIntegrity = 5;
+inline constexpr int64_t kResultInvalidUri = 7;
+inline constexpr int64_t kResultFailed = 8;
+inline constexpr int64_t kResultUnsupportedProtocol = 9;
+inline constexpr int64_t kResultCancelled = 10;
+}  // namespace firmware
 
 enum class WriteMode : uint8_t { kReplace, kPartialUpdate };
 
@@ -113,9 +131,15 @@ class DataModel {
   uint8_t write_composite(std::span<const Record> records, const ClientContext& client,
                           ClientData* data) const;
 
-  // Execute with the raw argument text: 2.04, 4.00 (bad arguments), 4.04, 4.05.
+  // Execute with the raw argument text: 2.04, 4.00 (bad arguments), 4.04, 4.05 (also Firmware
+  // Update's Update outside state Downloaded, and Cancel outside Downloading and Downloaded).
   uint8_t execute(const Lwm2mPath& path, std::string_view arguments, const ClientContext& client,
                   ExecuteEffect* effect) const;
+
+  // A value the device changes itself (firmware state, installed version): no access or range
+  // checks; `resource` is a single resource's path.
+  void set_value(const Lwm2mPath& resource, Value value, const ClientContext& client,
+                 ClientData* data) const;
 
   // Create on an object: 2.01 with *instance set; 4.00 when the instance exists (or a
   // single-instance object has its instance) or the payload does not fit the definition; 4.04

@@ -68,6 +68,8 @@ class LinkFaults {
 
   // False without specs: the caller can skip every other call.
   bool any() const { return !specs_.empty(); }
+  // True when a spec rebinds the NAT (the client's source port changes over time).
+  bool rebinds() const { return !nat_.empty(); }
   // True when a spec with loss, latency, duplication or reordering applies at `now`.
   bool active(TimeUs now) const { return segment_at(now).effects; }
   // The first window start or end after `now`, or kNever.

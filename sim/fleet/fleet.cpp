@@ -10,6 +10,10 @@
 namespace lwm2msim {
 namespace {
 
+// Port generations a rebinding client cycles through: enough that a datagram delayed past two
+// rebinds does not find its client on a reused port.
+constexpr uint32_t kNatPorts = 4;
+
 ShardLayout make_layout(const FleetConfig& c) {
   ShardLayout l;
   l.clients = c.clients;
@@ -21,6 +25,11 @@ ShardLayout make_layout(const FleetConfig& c) {
     const uint64_t ips = std::max<uint64_t>(1, c.local_addrs.ip_count());
     const uint64_t needed = (c.clients + ips - 1) / ips;
     l.sockets = static_cast<uint32_t>(((needed + threads - 1) / threads) * threads);
+    const bool rebinds = std::any_of(c.groups.begin(), c.groups.end(), [](const FleetGroup& g) {
+      return std::any_of(g.faults.begin(), g.faults.end(),
+                         [](const FaultSpec& f) { return f.nat_rebind_every > 0; });
+    });
+    l.nat_ports = rebinds ? kNatPorts : 1;
   } else {
     l.sockets = 0;
   }
@@ -83,11 +92,20 @@ Fleet::Fleet(FleetConfig config) : config_(std::move(config)) {
     const ClientConfig own = g.client;
     g.client = config_.client;
     g.client.endpoint_pattern = own.endpoint_pattern;
+    g.client.endpoint_names = own.endpoint_names;
+    g.client.endpoint_base = g.first;
     g.client.lifetime_s = own.lifetime_s;
     g.client.update_margin = own.update_margin;
     g.client.update_every = own.update_every;
     g.client.version = own.version;
     g.client.binding = own.binding;
+    if (g.queue_sleep > 0) {
+      // The device wakes with an Update, so that is its Update period.
+      g.client.update_every = g.queue_sleep + g.queue_awake;
+      if (g.client.binding.find('Q') == std::string::npos) {
+        g.client.binding += 'Q';
+      }
+    }
   }
   config_.clients = first;
   if (config_.phases.empty()) {
@@ -124,23 +142,42 @@ std::string Fleet::prepare() {
   if (config_.clients > UINT32_MAX) {
     return "at most 4294967295 clients per process";
   }
+  for (const FleetGroup& g : config_.groups) {
+    if (g.client.endpoint_names && g.client.endpoint_names->size() < g.count) {
+      return "group " + g.name + ": " + std::to_string(g.client.endpoint_names->size()) +
+             " endpoint names for " + std::to_string(g.count) + " devices";
+    }
+  }
   const ShardLayout layout = make_layout(config_);
   const AddressPlan& plan = config_.local_addrs;
   uint64_t fds = 0;
   if (layout.socket_per_client) {
+    for (const FleetGroup& g : config_.groups) {
+      for (const FaultSpec& f : g.faults) {
+        if (f.nat_rebind_every > 0) {
+          return "group " + g.name +
+                 ": NAT rebinding moves clients between shared sockets; it does not work with "
+                 "--socket-per-client";
+        }
+      }
+    }
     if (plan.port_first() != 0 && config_.clients > plan.capacity()) {
       return "--local-addrs gives " + std::to_string(plan.capacity()) + " addresses for " +
              std::to_string(config_.clients) + " clients";
     }
     fds = config_.clients;
   } else {
-    if (plan.port_first() != 0 && layout.sockets > plan.port_count()) {
+    const uint64_t ports = uint64_t{layout.sockets} * layout.nat_ports;
+    if (plan.port_first() != 0 && ports > plan.port_count()) {
       return "--local-addrs gives " + std::to_string(plan.ip_count()) + " IPs x " +
              std::to_string(plan.port_count()) + " ports, but " + std::to_string(config_.clients) +
              " clients on " + std::to_string(layout.workers) + " threads need " +
-             std::to_string(layout.sockets) + " ports";
+             std::to_string(ports) + " ports" +
+             (layout.nat_ports > 1 ? " (NAT rebinding uses " + std::to_string(layout.nat_ports) +
+                                         " ports per socket)"
+                                   : "");
     }
-    fds = layout.sockets;
+    fds = ports;
   }
   // Each worker adds an epoll descriptor and Asio's own (eventfd, epoll, timerfd).
   if (std::string e = ensure_open_files(fds + 4ull * layout.workers + 32); !e.empty()) {

@@ -39,6 +39,14 @@ struct FleetGroup {
   TimeUs notify_every = 0;
   TimeUs reboot_every = 0;
   TimeUs reboot_downtime = 0;
+  // Queue mode (LwM2M 1.1 6.5): after each Update awake for queue_awake, then asleep for
+  // queue_sleep until the next (0: always awake). The binding gains Q.
+  TimeUs queue_sleep = 0;
+  TimeUs queue_awake = 0;
+  // Firmware update: installing takes about this long (within a fifth either way), and this
+  // fraction of installations fails (Update Result 8).
+  TimeUs firmware_update_time = 5 * kUsPerSec;
+  double firmware_failure = 0;
 };
 
 struct FleetConfig {
@@ -134,9 +142,16 @@ struct FleetSnapshot {
   uint64_t dropped_arrivals = 0;  // open-model arrivals that found no idle device
   uint64_t faults_dropped_up = 0, faults_dropped_down = 0;  // datagrams lost to faults
   uint64_t faults_delayed = 0, faults_duplicated = 0;
-  uint64_t outage_drops = 0;  // devices taken down by power outages
-  uint64_t churned = 0;       // de-register + register cycles by churn phases
-  uint32_t phase = 0;         // index of the phase the slowest worker is in
+  uint64_t outage_drops = 0;      // devices taken down by power outages
+  uint64_t nat_drops = 0;         // datagrams to a NAT port the device had left
+  uint64_t sleep_drops = 0;       // datagrams that reached a queue-mode device asleep
+  uint64_t reports_deferred = 0;  // notifications and Sends held until the device woke
+  // Firmware update (object 5): downloads started, blocks received, downloads complete and
+  // failed, installations succeeded and failed.
+  uint64_t fw_downloads = 0, fw_blocks = 0, fw_downloaded = 0, fw_download_failed = 0;
+  uint64_t fw_updated = 0, fw_update_failed = 0;
+  uint64_t churned = 0;  // de-register + register cycles by churn phases
+  uint32_t phase = 0;    // index of the phase the slowest worker is in
   HistogramSnapshot register_latency;
   HistogramSnapshot register_rtt;
   HistogramSnapshot update_latency;

@@ -79,15 +79,18 @@ std::string Worker::prepare() {
     }
     return {};
   }
+  // Worker socket g * per_worker + j is fleet socket j * workers + index in port generation g.
   const uint32_t per_worker = layout_.sockets / layout_.workers;
-  for (uint32_t j = 0; j < per_worker; ++j) {
-    const uint32_t s = j * layout_.workers + index_;
-    Endpoint4 bind{0, 0};
-    if (plan.port_first() != 0) {
-      bind.port = static_cast<uint16_t>(plan.port_first() + s);
-    }
-    if (transport_.open(bind, true, false, &error) < 0) {
-      return error;
+  for (uint32_t g = 0; g < layout_.nat_ports; ++g) {
+    for (uint32_t j = 0; j < per_worker; ++j) {
+      const uint32_t s = j * layout_.workers + index_;
+      Endpoint4 bind{0, 0};
+      if (plan.port_first() != 0) {
+        bind.port = static_cast<uint16_t>(plan.port_first() + g * layout_.sockets + s);
+      }
+      if (transport_.open(bind, true, false, &error) < 0) {
+        return error;
+      }
     }
   }
   return {};
@@ -231,14 +234,35 @@ void Worker::release_delayed() {
 }
 
 void Worker::transmit_now(uint32_t client, std::span<const uint8_t> datagram) {
+  transmit_raw(client, config_.client.server, datagram);
+}
+
+void Worker::send_to(uint32_t client, const Endpoint4& to, std::span<const uint8_t> datagram) {
+  if (to == config_.client.server) {
+    send(client, datagram);
+  } else {
+    transmit_raw(client, to, datagram);
+  }
+}
+
+void Worker::transmit_raw(uint32_t client, const Endpoint4& to, std::span<const uint8_t> datagram) {
   if (layout_.socket_per_client) {
-    transport_.send(client, 0, config_.client.server, datagram);
+    transport_.send(client, 0, to, datagram);
     return;
   }
   const uint64_t i = global_index(client);
   const uint32_t s = static_cast<uint32_t>(i % layout_.sockets);
-  transport_.send(s / layout_.workers, config_.local_addrs.ip_at(i / layout_.sockets),
-                  config_.client.server, datagram);
+  const uint32_t generation = nat_generation(client, now());
+  transport_.send(generation * (layout_.sockets / layout_.workers) + s / layout_.workers,
+                  config_.local_addrs.ip_at(i / layout_.sockets), to, datagram);
+}
+
+uint32_t Worker::nat_generation(uint32_t client, TimeUs t) const {
+  if (layout_.nat_ports == 1) {
+    return 0;
+  }
+  const LinkFaults& faults = group(client).faults;
+  return faults.rebinds() ? faults.nat_epoch(global_index(client), t) % layout_.nat_ports : 0;
 }
 
 void Worker::on_state_change(uint32_t client, ClientState from, ClientState to) {
@@ -259,7 +283,7 @@ void Worker::on_state_change(uint32_t client, ClientState from, ClientState to) 
   }
 }
 
-uint32_t Worker::client_of(const ReceivedDatagram& d) const {
+uint32_t Worker::client_of(const ReceivedDatagram& d, bool* stale) const {
   if (layout_.socket_per_client) {
     return d.socket;
   }
@@ -267,18 +291,33 @@ uint32_t Worker::client_of(const ReceivedDatagram& d) const {
   if (ip_index == UINT64_MAX) {
     return UINT32_MAX;
   }
-  const uint64_t s = uint64_t{d.socket} * layout_.workers + index_;
+  const uint32_t per_worker = layout_.sockets / layout_.workers;
+  const uint32_t generation = d.socket / per_worker;
+  const uint64_t s = uint64_t{d.socket % per_worker} * layout_.workers + index_;
   const uint64_t i = ip_index * layout_.sockets + s;
   if (i >= layout_.clients) {
     return UINT32_MAX;
   }
-  return static_cast<uint32_t>(i / layout_.workers);
+  const auto client = static_cast<uint32_t>(i / layout_.workers);
+  *stale = layout_.nat_ports > 1 && generation != nat_generation(client, now());
+  return client;
 }
 
 void Worker::on_datagram(const ReceivedDatagram& d) {
-  const uint32_t client = client_of(d);
+  bool stale = false;
+  const uint32_t client = client_of(d, &stale);
   if (client == UINT32_MAX) {
     request_stats_.unknown_address.add();
+    return;
+  }
+  if (stale) {
+    // The NAT forgot the old mapping: the datagram never reaches the device.
+    nat_stale_drops_.add();
+    return;
+  }
+  if (group(client).spec->queue_sleep > 0 && asleep(client, now())) {
+    // Radio off: a server that does not queue for queue-mode clients loses this.
+    sleep_drops_.add();
     return;
   }
   const LinkFaults& faults = group(client).faults;
@@ -562,6 +601,13 @@ uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2m
           &data_.get(client));
       if (code == CoapCode::kChanged) {
         request_stats_.writes_applied.add();
+        if (path.object == 5 && path.depth() >= 2 && (path.depth() == 2 || path.resource == 1)) {
+          // After the answer: the download's first request follows the 2.04.
+          asio::post(io_, [this, client, path] {
+            firmware_uri_written(client, path);
+            transport_.flush();
+          });
+        }
       }
       return code;
     }
@@ -609,6 +655,10 @@ uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2m
             clients_[client].request_update(*this, client, false, false);
             transport_.flush();
           });
+          break;
+        case ExecuteEffect::kFirmwareUpdate:
+        case ExecuteEffect::kFirmwareCancel:
+          firmware_execute(client, path, effect);
           break;
         case ExecuteEffect::kNone:
           break;
@@ -716,6 +766,7 @@ uint32_t Worker::alloc_report(uint32_t client) {
   }
   reports_[slot] = Report{};
   reports_[slot].client = client;
+  reports_[slot].peer = config_.client.server;
   reports_by_client_[client].push_back(slot);
   return slot;
 }
@@ -790,7 +841,7 @@ uint32_t Worker::add_observation(uint32_t client, const CoapMessage& request, co
                                  std::span<const Record> records) {
   Report* existing = find_report(client, request.token());
   uint32_t slot = 0;
-  if (existing != nullptr && !existing->is_send) {
+  if (existing != nullptr && existing->kind == ReportKind::kObservation) {
     // Re-registration of the same observation (RFC 7641 4.1): keep it, new target.
     slot = static_cast<uint32_t>(existing - reports_.data());
   } else {
@@ -826,7 +877,7 @@ NotificationAttributes Worker::observation_attributes(uint32_t client, const Lwm
 
 void Worker::cancel_observation(uint32_t client, std::span<const uint8_t> token) {
   Report* r = find_report(client, token);
-  if (r != nullptr && !r->is_send) {
+  if (r != nullptr && r->kind == ReportKind::kObservation) {
     request_stats_.observations_cancelled.add();
     free_report(static_cast<uint32_t>(r - reports_.data()));
   }
@@ -839,7 +890,17 @@ void Worker::drop_reports(uint32_t client) {
   }
   const std::vector<uint32_t> slots = it->second;
   for (uint32_t slot : slots) {
+    const ReportKind kind = reports_[slot].kind;
+    const uint32_t instance = reports_[slot].path.instance;
     free_report(slot);
+    // A download or an installation the device went down in the middle of is lost.
+    if (kind == ReportKind::kDownload) {
+      fw_download_failed_.add();
+      set_firmware_state(client, instance, firmware::kIdle, firmware::kResultConnectionLost, false);
+    } else if (kind == ReportKind::kFirmwareApply) {
+      fw_update_failed_.add();
+      set_firmware_state(client, instance, firmware::kIdle, firmware::kResultFailed, false);
+    }
   }
 }
 
@@ -852,7 +913,7 @@ void Worker::refresh_observations(uint32_t client) {
   const std::vector<uint32_t> slots = it->second;
   for (uint32_t slot : slots) {
     Report& r = reports_[slot];
-    if (r.is_send) {
+    if (r.kind != ReportKind::kObservation) {
       continue;
     }
     r.attrs = observation_attributes(client, r.composite.empty() ? r.path : Lwm2mPath{}, ctx);
@@ -873,13 +934,17 @@ void Worker::on_report_timer(uint32_t slot) {
       ++r.retransmits;
       r.timeout *= 2;
       client_stats_.retransmissions.add();
-      send(r.client, r.inflight);
+      send_to(r.client, r.peer, r.inflight);
       schedule_report(slot, now() + r.timeout);
       return;
     }
     // RFC 7641 4.5: a CON notification nobody acknowledges ends the observation.
     client_stats_.timeouts.add();
-    if (r.is_send) {
+    if (r.kind == ReportKind::kDownload) {
+      firmware_failed(slot, firmware::kResultConnectionLost);
+      return;
+    }
+    if (r.kind == ReportKind::kSend) {
       request_stats_.sends_failed.add();
       r.awaiting_ack = false;
       r.inflight.clear();
@@ -890,11 +955,38 @@ void Worker::on_report_timer(uint32_t slot) {
     free_report(slot);
     return;
   }
-  if (r.is_send) {
-    do_send(slot);
-  } else {
-    check_observation(slot);
+  switch (r.kind) {
+    case ReportKind::kSend:
+    case ReportKind::kObservation: {
+      const TimeUs t = now();
+      if (asleep(r.client, t)) {
+        // Queue mode: what comes due while the radio is off goes out when the device wakes.
+        reports_deferred_.add();
+        schedule_report(slot, wheel_.due(r.client) * kTickUs);
+        return;
+      }
+      if (r.kind == ReportKind::kSend) {
+        do_send(slot);
+      } else {
+        check_observation(slot);
+      }
+      return;
+    }
+    case ReportKind::kDownload:
+      // The separate response after an empty ACK never came.
+      firmware_failed(slot, firmware::kResultConnectionLost);
+      return;
+    case ReportKind::kFirmwareApply:
+      firmware_apply(slot);
+      return;
   }
+}
+
+bool Worker::asleep(uint32_t client, TimeUs t) const {
+  const TimeUs sleep = group(client).spec->queue_sleep;
+  // Registered, the timer is the wake-up Update, and the awake window before the sleep is over.
+  return sleep > 0 && clients_[client].state() == ClientState::kRegistered &&
+         wheel_.armed(client) && t + sleep >= wheel_.due(client) * kTickUs;
 }
 
 void Worker::check_observation(uint32_t slot) {
@@ -967,7 +1059,7 @@ void Worker::transmit_report(uint32_t slot, std::span<const uint8_t> message, bo
     r.timeout = static_cast<uint32_t>(config_.client.coap.initial_timeout(rng_));
     schedule_report(slot, now() + r.timeout);
   }
-  send(r.client, message);
+  send_to(r.client, r.peer, message);
 }
 
 void Worker::start_send(uint32_t client) {
@@ -981,14 +1073,14 @@ void Worker::start_send(uint32_t client) {
   auto it = reports_by_client_.find(client);
   if (it != reports_by_client_.end()) {
     for (uint32_t slot : it->second) {
-      if (reports_[slot].is_send) {
+      if (reports_[slot].kind == ReportKind::kSend) {
         return;
       }
     }
   }
   const uint32_t slot = alloc_report(client);
   Report& r = reports_[slot];
-  r.is_send = true;
+  r.kind = ReportKind::kSend;
   r.composite = paths;
   r.format = plan.format;
   r.token = CoapToken::from_u64(rng_.next(), 8);
@@ -1059,14 +1151,19 @@ bool Worker::on_report_response(uint32_t client, const CoapMessage& m) {
     Report& r = reports_[slot];
     const bool by_mid =
         empty_or_ack && r.mid == m.message_id() && (r.awaiting_ack || m.type() == CoapType::kRst);
-    const bool by_token =
-        !empty_or_ack && r.is_send && m.is_response() && r.token == m.token_value();
+    const bool by_token = !empty_or_ack &&
+                          (r.kind == ReportKind::kSend || r.kind == ReportKind::kDownload) &&
+                          m.is_response() && r.token == m.token_value();
     if (!by_mid && !by_token) {
       continue;
     }
+    if (r.kind == ReportKind::kDownload) {
+      on_download_response(slot, m);
+      return true;
+    }
     if (m.type() == CoapType::kRst) {
       // RFC 7641 3.6: the server does not want this notification; for a Send, a refusal.
-      if (r.is_send) {
+      if (r.kind == ReportKind::kSend) {
         request_stats_.sends_failed.add();
         r.awaiting_ack = false;
         r.inflight.clear();
@@ -1084,7 +1181,7 @@ bool Worker::on_report_response(uint32_t client, const CoapMessage& m) {
     r.awaiting_ack = false;
     r.inflight.clear();
     r.inflight.shrink_to_fit();
-    if (r.is_send) {
+    if (r.kind == ReportKind::kSend) {
       if (m.is_empty() || coap_code_class(m.code()) == 2) {
         request_stats_.sends_ok.add();
       } else {
@@ -1340,6 +1437,15 @@ void Worker::collect(FleetSnapshot* out) const {
   out->faults_delayed += faults_delayed_.value();
   out->faults_duplicated += faults_duplicated_.value();
   out->outage_drops += outage_drops_.value();
+  out->nat_drops += nat_stale_drops_.value();
+  out->sleep_drops += sleep_drops_.value();
+  out->reports_deferred += reports_deferred_.value();
+  out->fw_downloads += fw_downloads_.value();
+  out->fw_blocks += fw_blocks_.value();
+  out->fw_downloaded += fw_downloaded_.value();
+  out->fw_download_failed += fw_download_failed_.value();
+  out->fw_updated += fw_updated_.value();
+  out->fw_update_failed += fw_update_failed_.value();
   out->churned += churned_.value();
   out->phase = std::min(out->phase, phase_.load(std::memory_order_relaxed));
   out->register_latency.merge(c.register_latency.snapshot());

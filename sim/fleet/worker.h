@@ -26,6 +26,10 @@ struct ShardLayout {
   uint32_t workers = 1;
   uint32_t sockets = 1;  // multiplexed sockets in the whole fleet
   bool socket_per_client = false;
+  // NAT rebinding moves a client to another port: each multiplexed socket has this many
+  // generations (sockets on other ports), and a client leaves through the one its NAT epoch
+  // picks; datagrams to an older generation find no mapping and are dropped.
+  uint32_t nat_ports = 1;
 
   uint64_t local_count(uint32_t worker) const {
     return worker < clients ? (clients - worker + workers - 1) / workers : 0;
@@ -88,18 +92,27 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   const GroupRuntime& group(uint32_t client) const;
   const DataModel& model(uint32_t client) const { return *group(client).model; }
 
-  // An observation, or a client's periodic Send: a slot with its own timer and, while a CON is
-  // unacknowledged, its retransmission state (RFC 7641 4.5: one CON in flight per observation).
+  enum class ReportKind : uint8_t {
+    kObservation,
+    kSend,
+    kDownload,       // a firmware package fetched block by block (RFC 7959 Block2)
+    kFirmwareApply,  // a package being installed; the timer is when the device reboots
+  };
+  // An observation, a client's periodic Send or a firmware download or installation: a slot with
+  // its own timer and, while a CON is unacknowledged, its retransmission state (RFC 7641 4.5:
+  // one CON in flight per observation).
   struct Report {
     uint32_t client = UINT32_MAX;  // UINT32_MAX: free slot
-    uint32_t sequence = 0;         // Observe option value of the last notification
-    uint32_t count = 0;            // notifications or Sends so far (CON every N)
+    uint32_t sequence = 0;         // Observe option value of the last notification; next block
+    uint32_t count = 0;            // notifications or Sends so far (CON every N); bytes fetched
     uint32_t timeout = 0;          // us, retransmission timeout while awaiting an ACK
+    uint32_t total = 0;            // download: the package size the server gave (Size2), or 0
     uint16_t mid = 0;              // message id of the last message sent
-    uint16_t format = 0;           // content format of the notifications or Sends
+    uint16_t format = 0;           // content format of the notifications or Sends; block SZX
     uint8_t retransmits = 0;
     bool awaiting_ack = false;
-    bool is_send = false;
+    ReportKind kind = ReportKind::kObservation;
+    Endpoint4 peer;  // where its messages go: the server, or a download's host
     CoapToken token;
     Lwm2mPath path;                    // observed path (unused for composites and Sends)
     std::vector<Lwm2mPath> composite;  // Observe-Composite paths, or the Send's paths
@@ -120,6 +133,9 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   void arm_delay_line();
   void release_delayed();
   void transmit_now(uint32_t client, std::span<const uint8_t> datagram);
+  // To another host than the server (a firmware download): the server's faults do not apply.
+  void send_to(uint32_t client, const Endpoint4& to, std::span<const uint8_t> datagram);
+  void transmit_raw(uint32_t client, const Endpoint4& to, std::span<const uint8_t> datagram);
   // A datagram for a client, after the link's faults.
   void dispatch(uint32_t client, std::span<const uint8_t> datagram);
   void power_outages(TimeUs t);
@@ -130,7 +146,11 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   // Runs the phase executors: everything due now, then the next wake-up.
   void director_tick();
   void finish_stop();
-  uint32_t client_of(const ReceivedDatagram& d) const;
+  // The client a datagram is for, or UINT32_MAX; *stale when it came to a NAT port the client
+  // has since left.
+  uint32_t client_of(const ReceivedDatagram& d, bool* stale) const;
+  // The port generation client leaves through now (0 without NAT rebinding).
+  uint32_t nat_generation(uint32_t client, TimeUs t) const;
   ClientContext context(uint32_t client) const;
   void handle_request(uint32_t client, const CoapMessage& request);
   // Operations that change the client's data: Write, Write-Attributes, Execute, Create, Delete,
@@ -177,6 +197,21 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   bool on_report_response(uint32_t client, const CoapMessage& m);
   void schedule_report(uint32_t slot, TimeUs due);
   void refresh_observations(uint32_t client);
+  // Firmware update, pull over CoAP (sim/fleet/firmware.cpp). A Package URI write starts (or,
+  // empty, cancels) a download; Execute Update installs and reboots.
+  void firmware_uri_written(uint32_t client, const Lwm2mPath& path);
+  void firmware_execute(uint32_t client, const Lwm2mPath& path, ExecuteEffect effect);
+  void request_block(uint32_t slot);
+  void on_download_response(uint32_t slot, const CoapMessage& m);
+  // Ends a download (or an installation) with an Update Result, back in state Idle.
+  void firmware_failed(uint32_t slot, int64_t result);
+  void firmware_apply(uint32_t slot);
+  // Sets State and Update Result of /5/instance and, with `notify`, tells observers.
+  void set_firmware_state(uint32_t client, uint32_t instance, int64_t state, int64_t result,
+                          bool notify = true);
+  Report* find_report_kind(uint32_t client, ReportKind kind);
+  // Queue mode: registered, and past its awake window until the next Update.
+  bool asleep(uint32_t client, TimeUs t) const;
   // Bytes the client's sparse data takes (0 without any).
   int64_t data_bytes(uint32_t client) const;
 
@@ -237,6 +272,15 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   Counter faults_delayed_;       // datagrams held back by latency or reordering
   Counter faults_duplicated_;    // datagrams sent twice
   Counter outage_drops_;         // devices a power outage took down
+  Counter nat_stale_drops_;      // datagrams to a NAT port the client had left, dropped
+  Counter sleep_drops_;          // datagrams that reached a queue-mode device while it slept
+  Counter reports_deferred_;     // notifications and Sends held until a sleeping device woke
+  Counter fw_downloads_;         // firmware downloads started (Package URI written)
+  Counter fw_blocks_;            // package blocks received
+  Counter fw_downloaded_;        // downloads complete (state Downloaded)
+  Counter fw_download_failed_;   // downloads ended by an error, timeout, bad URI or size
+  Counter fw_updated_;           // packages installed (Update Result 1)
+  Counter fw_update_failed_;     // installations that failed (Update Result 8)
   Counter churned_;              // churn cycles started
   Gauge clients_with_data_;      // clients holding changes a server made
   Gauge client_data_bytes_;      // heap bytes of those changes

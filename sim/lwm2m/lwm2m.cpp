@@ -316,6 +316,14 @@ std::span<const uint8_t> build_register(std::span<uint8_t> out, uint16_t message
   char lt[24];
   char ver[16];
   char b[16];
+  char binding[8];
+  std::string_view bind = params.binding;
+  const bool queue_param =
+      params.version != Lwm2mVersion::k1_0 && bind.find('Q') != std::string_view::npos;
+  if (queue_param && bind.size() <= sizeof binding) {
+    const auto end = std::remove_copy(bind.begin(), bind.end(), binding, 'Q');
+    bind = {binding, static_cast<size_t>(end - binding)};
+  }
   CoapWriter w(out);
   w.header(CoapType::kCon, CoapCode::kPost, message_id, token.view())
       .option(CoapOption::kUriPath, std::string_view("rd"))
@@ -323,8 +331,11 @@ std::span<const uint8_t> build_register(std::span<uint8_t> out, uint16_t message
       .option(CoapOption::kUriQuery, concat_query(ep, "ep", params.endpoint))
       .option(CoapOption::kUriQuery, format_uint_query(lt, "lt", params.lifetime_s))
       .option(CoapOption::kUriQuery, concat_query(ver, "lwm2m", to_string(params.version)))
-      .option(CoapOption::kUriQuery, concat_query(b, "b", params.binding))
-      .payload(params.links);
+      .option(CoapOption::kUriQuery, concat_query(b, "b", bind));
+  if (queue_param) {
+    w.option(CoapOption::kUriQuery, std::string_view("Q"));
+  }
+  w.payload(params.links);
   return w.finish();
 }
 
@@ -343,6 +354,33 @@ std::span<const uint8_t> build_update(std::span<uint8_t> out, uint16_t message_i
   }
   w.payload(links);
   return w.finish();
+}
+
+bool parse_resource_uri(std::string_view uri, ResourceUri* out) {
+  const size_t colon = uri.find("://");
+  if (colon == 0 || colon == std::string_view::npos) {
+    return false;
+  }
+  out->scheme = uri.substr(0, colon);
+  std::string_view rest = uri.substr(colon + 3);
+  const size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  out->path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  const size_t port_at = authority.rfind(':');
+  const std::string_view host = authority.substr(0, port_at);
+  uint32_t port = out->scheme == "coap" ? 5683 : out->scheme == "coaps" ? 5684 : 0;
+  if (port_at != std::string_view::npos &&
+      (!parse_u32(authority.substr(port_at + 1), &port) || port == 0 || port > 65535)) {
+    return false;
+  }
+  uint32_t ip = 0;
+  if (host == "localhost") {
+    ip = 0x7f000001;
+  } else if (!parse_ipv4(host, &ip)) {
+    return false;
+  }
+  out->endpoint = {ip, static_cast<uint16_t>(port)};
+  return true;
 }
 
 std::span<const uint8_t> build_deregister(std::span<uint8_t> out, uint16_t message_id,

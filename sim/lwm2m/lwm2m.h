@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "sim/coap/coap.h"
+#include "sim/util/address_plan.h"
 
 namespace lwm2msim {
 
@@ -81,7 +82,8 @@ struct RegistrationParams {
 };
 
 // POST /rd?ep=..&lt=..&lwm2m=..&b=.. with the link-format payload. Returns the message bytes in
-// out, or an empty span when it does not fit.
+// out, or an empty span when it does not fit. A `Q` in the binding is queue mode: LwM2M 1.0 says
+// so in b= ("UQ"); 1.1 and later dropped Q from the binding for a `Q` parameter of its own.
 std::span<const uint8_t> build_register(std::span<uint8_t> out, uint16_t message_id,
                                         const CoapToken& token, const RegistrationParams& params);
 // POST /{location} (Update) with optional lifetime and link payload when they changed.
@@ -91,5 +93,16 @@ std::span<const uint8_t> build_update(std::span<uint8_t> out, uint16_t message_i
 // DELETE /{location}
 std::span<const uint8_t> build_deregister(std::span<uint8_t> out, uint16_t message_id,
                                           const CoapToken& token, std::string_view location);
+
+// A URI a server gives a client to fetch from (a firmware Package URI):
+// "scheme://HOST[:PORT][/path]" with HOST an IPv4 literal or "localhost"; without a port, the
+// scheme's (5683 for coap, 5684 for coaps, 0 otherwise).
+struct ResourceUri {
+  std::string_view scheme;  // "coap", "coaps", "http", ...
+  Endpoint4 endpoint;
+  std::string_view path;  // after the authority, without the leading '/'
+};
+// False when `uri` is not of that form (no scheme, an unknown host, a bad port).
+bool parse_resource_uri(std::string_view uri, ResourceUri* out);
 
 }  // namespace lwm2msim

@@ -51,7 +51,11 @@ const std::vector<Summary::CatalogEntry>& Summary::catalog() {
       {"phases", MetricKind::kCounter, {"dropped_arrivals", "churned"}},
       {"faults",
        MetricKind::kCounter,
-       {"dropped_up", "dropped_down", "delayed", "duplicated", "outage_drops"}},
+       {"dropped_up", "dropped_down", "delayed", "duplicated", "outage_drops", "nat_drops"}},
+      {"queue_mode", MetricKind::kCounter, {"asleep_drops", "deferred_reports"}},
+      {"firmware",
+       MetricKind::kCounter,
+       {"downloads", "blocks", "downloaded", "download_failed", "updated", "update_failed"}},
       {"data_model", MetricKind::kCounter, {"changes", "reboots", "clients_changed", "bytes"}},
       {"datagrams",
        MetricKind::kCounter,
@@ -135,7 +139,17 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
                        {"dropped_down", s.faults_dropped_down},
                        {"delayed", s.faults_delayed},
                        {"duplicated", s.faults_duplicated},
-                       {"outage_drops", s.outage_drops}}));
+                       {"outage_drops", s.outage_drops},
+                       {"nat_drops", s.nat_drops}}));
+  m.push_back(counter("queue_mode", "Queue-mode devices: datagrams lost asleep, reports held",
+                      {{"asleep_drops", s.sleep_drops}, {"deferred_reports", s.reports_deferred}}));
+  m.push_back(counter("firmware", "Firmware updates on the devices (object 5, pull over CoAP)",
+                      {{"downloads", s.fw_downloads},
+                       {"blocks", s.fw_blocks},
+                       {"downloaded", s.fw_downloaded},
+                       {"download_failed", s.fw_download_failed},
+                       {"updated", s.fw_updated},
+                       {"update_failed", s.fw_update_failed}}));
   m.push_back(counter("sends", "Send (POST /dp) requests by clients",
                       {{"sent", s.sends}, {"ok", s.sends_ok}, {"failed", s.sends_failed}}));
   m.push_back(counter("data_model", "Changes servers made to client data models",

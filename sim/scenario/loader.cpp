@@ -851,11 +851,11 @@ class ScenarioLoader : private yaml::Checker {
 
   void parse_behaviours(const KeyValue& kv, const std::string& field, bool profile_ok,
                         bool lifetime_ok, GroupPlan* g) {
-    const auto kvs = map_of(kv, field, "report, update, queue_mode or reboot");
+    const auto kvs = map_of(kv, field, "report, update, queue_mode, reboot or firmware");
     if (!kvs) {
       return;
     }
-    allow(*kvs, field, {"report", "update", "queue_mode", "reboot"});
+    allow(*kvs, field, {"report", "update", "queue_mode", "reboot", "firmware"});
     const TimeUs lifetime = TimeUs{g->lifetime_s} * kUsPerSec;
     const std::string lifetime_text = format_file_duration(lifetime);
     if (const KeyValue* b = find(*kvs, "report")) {
@@ -912,6 +912,22 @@ class ScenarioLoader : private yaml::Checker {
         }
         if (const KeyValue* downtime = find(*m, "downtime")) {
           read_duration(*downtime, join(f, "downtime"), false, &g->reboot.downtime);
+        }
+      }
+    }
+    if (const KeyValue* b = find(*kvs, "firmware")) {
+      const std::string f = join(field, "firmware");
+      if (const auto m = map_of(*b, f, "update_time and failure")) {
+        allow(*m, f, {"update_time", "failure"});
+        if (const KeyValue* t = find(*m, "update_time")) {
+          read_duration(*t, join(f, "update_time"), true, &g->firmware.update_time);
+        }
+        if (const KeyValue* x = find(*m, "failure")) {
+          read_fraction(*x, join(f, "failure"), false, &g->firmware.failure);
+        }
+        if (profile_ok && g->profile != nullptr &&
+            !path_problem(*g->profile, Lwm2mPath{5, 0, 1}).empty()) {
+          error(b->key.Mark(), f, "the profile has no Firmware Update object (/5/0)");
         }
       }
     }
@@ -1525,7 +1541,7 @@ class ScenarioLoader : private yaml::Checker {
     }
     allow(*kvs, field,
           {"threads", "read_rate", "read_paths", "observe_fraction", "observe_path",
-           "observe_attributes", "exercise", "exercise_rate"});
+           "observe_attributes", "exercise", "exercise_rate", "firmware"});
     if (const KeyValue* t = find(*kvs, "threads")) {
       uint64_t n = 0;
       if (read_u64(*t, join(field, "threads"), &n)) {
@@ -1577,6 +1593,57 @@ class ScenarioLoader : private yaml::Checker {
     }
     if (const KeyValue* e = find(*kvs, "exercise_rate")) {
       read_non_negative(*e, join(field, "exercise_rate"), &b->exercise_rate);
+    }
+    if (const KeyValue* fw = find(*kvs, "firmware")) {
+      parse_campaign(*fw, join(field, "firmware"), plan, b);
+    }
+  }
+
+  void parse_campaign(const KeyValue& kv, const std::string& field, const ScenarioPlan& plan,
+                      BuiltinTarget* b) {
+    const auto kvs = map_of(kv, field, "fraction, rate, size and version");
+    if (!kvs) {
+      return;
+    }
+    allow(*kvs, field, {"fraction", "rate", "size", "version"});
+    if (const KeyValue* x = find(*kvs, "fraction")) {
+      read_fraction(*x, join(field, "fraction"), false, &b->firmware_fraction);
+    } else {
+      error(kv.mark(), join(field, "fraction"), "missing (required)");
+    }
+    if (const KeyValue* x = find(*kvs, "rate")) {
+      read_non_negative(*x, join(field, "rate"), &b->firmware_rate);
+    }
+    if (const KeyValue* x = find(*kvs, "size")) {
+      uint64_t n = 0;
+      if (read_u64(*x, join(field, "size"), &n)) {
+        // Block2 numbers are 20 bits: 1 Mi blocks of 1 KiB at most, far above any device.
+        if (n < 1 || n > (uint64_t{64} << 20)) {
+          error(x->mark(), join(field, "size"),
+                "must be 1 to 67108864 bytes, got " + std::to_string(n));
+        } else {
+          b->firmware_size = n;
+        }
+      }
+    }
+    if (const KeyValue* x = find(*kvs, "version")) {
+      std::string v;
+      if (read_string(*x, join(field, "version"), &v)) {
+        if (v.empty() || v.find_first_of("/?# ") != std::string::npos) {
+          error(x->mark(), join(field, "version"),
+                "must be a non-empty name without '/', '?', '#' or spaces (it ends the package "
+                "URI)");
+        } else {
+          b->firmware_version = v;
+        }
+      }
+    }
+    bool any = false;
+    for (const GroupPlan& g : plan.groups) {
+      any = any || (g.profile != nullptr && path_problem(*g.profile, Lwm2mPath{5, 0, 1}).empty());
+    }
+    if (!any && !plan.groups.empty()) {
+      error(kv.key.Mark(), field, "no group's profile has a Firmware Update object (/5/0)");
     }
   }
 

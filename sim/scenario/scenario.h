@@ -49,6 +49,11 @@ struct QueueModeBehaviour {
   TimeUs sleep = 0;  // 0: off
   TimeUs awake = 0;
 };
+// Firmware update (object 5): how the device installs a package the server sends it.
+struct FirmwareBehaviour {
+  TimeUs update_time = 5 * kUsPerSec;  // installing takes about this long, then a reboot
+  double failure = 0;                  // fraction of installations that fail (Update Result 8)
+};
 struct RebootBehaviour {
   TimeUs every = 0;     // 0: off; the mean time between reboots of one device
   TimeUs downtime = 0;  // silent this long before registering again
@@ -76,6 +81,7 @@ struct GroupPlan {
   TimeUs update_every = 0;  // 0: the lifetime decides (update margin)
   QueueModeBehaviour queue_mode;
   RebootBehaviour reboot;
+  FirmwareBehaviour firmware;
   std::vector<FaultPlan> faults;
   int line = 0;
 };
@@ -113,6 +119,12 @@ struct BuiltinTarget {
       observe_attributes;  // Write-Attributes query before the Observe, e.g. "pmin=1&pmax=30"
   double exercise_fraction = 0;
   double exercise_rate = 2000;
+  // A firmware campaign: this fraction of newly registered devices with object 5 is sent a
+  // package of firmware_size bytes named firmware_version, at most firmware_rate per second.
+  double firmware_fraction = 0;
+  double firmware_rate = 2000;
+  uint64_t firmware_size = 65536;
+  std::string firmware_version = "9.9.9";
 };
 
 struct ScenarioPlan {
