@@ -63,6 +63,42 @@ TEST(Registration, RegisterMessageMatchesTheTs) {
   EXPECT_EQ(std::string(m.payload().begin(), m.payload().end()), p.links);
 }
 
+TEST(Registration, QueueModeIsInTheBindingFor10AndAParameterFrom11) {
+  std::array<uint8_t, 256> buf;
+  std::array<char, 128> query;
+  RegistrationParams p;
+  p.endpoint = "q";
+  p.binding = "UQ";
+  const CoapToken token = CoapToken::from_u64(1, 4);
+  CoapMessage m;
+  p.version = Lwm2mVersion::k1_0;
+  ASSERT_EQ(m.parse(build_register(buf, 1, token, p)), CoapParseError::kOk);
+  EXPECT_EQ(m.join(CoapOption::kUriQuery, query), "ep=q/lt=300/lwm2m=1.0/b=UQ");
+  p.version = Lwm2mVersion::k1_1;
+  ASSERT_EQ(m.parse(build_register(buf, 1, token, p)), CoapParseError::kOk);
+  EXPECT_EQ(m.join(CoapOption::kUriQuery, query), "ep=q/lt=300/lwm2m=1.1/b=U/Q");
+  p.binding = "U";
+  ASSERT_EQ(m.parse(build_register(buf, 1, token, p)), CoapParseError::kOk);
+  EXPECT_EQ(m.join(CoapOption::kUriQuery, query), "ep=q/lt=300/lwm2m=1.1/b=U");
+}
+
+TEST(ResourceUri, SplitsSchemeHostPortAndPath) {
+  ResourceUri u;
+  ASSERT_TRUE(parse_resource_uri("coap://127.0.0.1:5700/fw/2.0.0", &u));
+  EXPECT_EQ(u.scheme, "coap");
+  EXPECT_EQ(u.endpoint, (Endpoint4{0x7f000001, 5700}));
+  EXPECT_EQ(u.path, "fw/2.0.0");
+  ASSERT_TRUE(parse_resource_uri("coaps://localhost/a", &u));
+  EXPECT_EQ(u.endpoint, (Endpoint4{0x7f000001, 5684}));
+  ASSERT_TRUE(parse_resource_uri("coap://10.0.0.1", &u));
+  EXPECT_EQ(u.endpoint.port, 5683);
+  EXPECT_EQ(u.path, "");
+  EXPECT_FALSE(parse_resource_uri("coap://example.com/fw", &u));  // IPv4 literals only
+  EXPECT_FALSE(parse_resource_uri("coap://127.0.0.1:70000/fw", &u));
+  EXPECT_FALSE(parse_resource_uri("127.0.0.1/fw", &u));
+  EXPECT_FALSE(parse_resource_uri("://127.0.0.1/fw", &u));
+}
+
 TEST(Registration, UpdateAndDeregisterTargetTheLocation) {
   std::array<uint8_t, 128> buf;
   std::array<char, 64> path;
