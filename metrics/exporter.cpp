@@ -295,6 +295,38 @@ std::vector<MetricFamily> collect_families(const FleetSnapshot& s, const ServerS
     add_histogram(response, {{"operation", "read"}}, server->read_latency);
     add_histogram(response, {{"operation", "observe"}}, server->observe_latency);
     out.push_back(std::move(response));
+    MetricFamily queue =
+        family("lwm2msim_builtin_server_queue_total",
+               "Requests the built-in server held for sleeping queue-mode devices, by outcome",
+               MetricType::Counter);
+    add_counter(queue, {{"result", "queued"}}, server->queued);
+    add_counter(queue, {{"result", "flushed"}}, server->queue_flushed);
+    add_counter(queue, {{"result", "overflow"}}, server->queue_overflow);
+    add_counter(queue, {{"result", "dropped"}}, server->queue_dropped);
+    out.push_back(std::move(queue));
+    MetricFamily queue_delay =
+        family("lwm2msim_builtin_server_queue_delay_seconds",
+               "How long held requests waited for their device to wake", MetricType::Histogram);
+    add_histogram(queue_delay, {}, server->queue_delay);
+    out.push_back(std::move(queue_delay));
+    MetricFamily campaign =
+        family("lwm2msim_builtin_server_firmware_total",
+               "The built-in server's firmware campaign, by stage", MetricType::Counter);
+    add_counter(campaign, {{"stage", "started"}}, server->firmware_started);
+    add_counter(campaign, {{"stage", "downloads"}}, server->firmware_downloads);
+    add_counter(campaign, {{"stage", "blocks"}}, server->firmware_blocks);
+    add_counter(campaign, {{"stage", "downloaded"}}, server->firmware_downloaded);
+    add_counter(campaign, {{"stage", "executed"}}, server->firmware_executed);
+    add_counter(campaign, {{"stage", "succeeded"}}, server->firmware_succeeded);
+    add_counter(campaign, {{"stage", "failed"}}, server->firmware_failed);
+    add_counter(campaign, {{"stage", "abandoned"}}, server->firmware_abandoned);
+    out.push_back(std::move(campaign));
+    MetricFamily campaign_duration =
+        family("lwm2msim_builtin_server_firmware_duration_seconds",
+               "From a campaign's start to the device answering on the new version",
+               MetricType::Histogram);
+    add_histogram(campaign_duration, {}, server->firmware_duration);
+    out.push_back(std::move(campaign_duration));
   }
   return out;
 }

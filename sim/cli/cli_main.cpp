@@ -49,6 +49,11 @@ struct ServerArgs {
   std::string observe_path = "/3/0/13";
   double exercise = 0;
   double exercise_rate = 2000;
+  std::string queue_awake = "93s";
+  double firmware = 0;
+  double firmware_rate = 2000;
+  uint32_t firmware_size = 65536;
+  std::string firmware_version = "9.9.9";
 };
 
 void add_server_options(CLI::App& app, ServerArgs& a, const std::string& prefix) {
@@ -69,6 +74,20 @@ void add_server_options(CLI::App& app, ServerArgs& a, const std::string& prefix)
   app.add_option(prefix + "exercise-rate", a.exercise_rate,
                  "Exercise walks started per second at most (0: no cap)")
       ->check(CLI::Range(0.0, 1e7));
+  app.add_option(prefix + "queue-awake", a.queue_awake,
+                 "How long a queue-mode client is reachable after each message it sends")
+      ->check(DurationValidator());
+  app.add_option(prefix + "firmware", a.firmware,
+                 "Fraction of newly registered clients with a Firmware Update object that the "
+                 "server updates (pull over CoAP, package at /fw/VERSION)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option(prefix + "firmware-rate", a.firmware_rate,
+                 "Firmware campaigns started per second at most (0: no cap)")
+      ->check(CLI::Range(0.0, 1e7));
+  app.add_option(prefix + "firmware-size", a.firmware_size, "Firmware package size, bytes")
+      ->check(CLI::Range(1u, 1u << 30));
+  app.add_option(prefix + "firmware-version", a.firmware_version,
+                 "Firmware version the package carries (/3/0/3 after the update)");
 }
 
 std::string apply_server_args(const ServerArgs& a, ServerConfig* c) {
@@ -77,6 +96,16 @@ std::string apply_server_args(const ServerArgs& a, ServerConfig* c) {
   c->observe_fraction = a.observe_fraction;
   c->exercise_fraction = a.exercise;
   c->exercise_rate = a.exercise_rate;
+  c->queue_awake = duration_of(a.queue_awake);
+  c->firmware_fraction = a.firmware;
+  c->firmware_rate = a.firmware_rate;
+  c->firmware_size = a.firmware_size;
+  // One Uri-Path segment of the package URI.
+  if (a.firmware_version.empty() ||
+      a.firmware_version.find_first_of("/?#% ") != std::string::npos) {
+    return "'" + a.firmware_version + "' is not a firmware version (no '/', '?', '#', '%', spaces)";
+  }
+  c->firmware_version = a.firmware_version;
   if (std::string e = parse_paths(a.read_paths, &c->read_paths); !e.empty()) {
     return e;
   }

@@ -63,6 +63,18 @@ std::string scenario_run_options(const ScenarioPlan& plan, double scale, double 
   ro->server.exercise_fraction = plan.builtin.exercise_fraction;
   ro->server.exercise_rate = plan.builtin.exercise_rate * scale;
   ro->server.observe_attributes = plan.builtin.observe_attributes;
+  ro->server.firmware_fraction = plan.builtin.firmware_fraction;
+  ro->server.firmware_rate = plan.builtin.firmware_rate * scale;
+  ro->server.firmware_size = static_cast<uint32_t>(plan.builtin.firmware_size);
+  ro->server.firmware_version = plan.builtin.firmware_version;
+  // The built-in server knows its devices: it waits for the shortest awake window of the
+  // scenario's queue-mode groups after each message, as a server configured for them would.
+  for (const GroupPlan& g : plan.groups) {
+    if (g.queue_mode.sleep > 0) {
+      ro->server.queue_awake =
+          std::min(ro->server.queue_awake, scaled_time(g.queue_mode.awake, time_scale));
+    }
+  }
 
   // Weighted groups arrive with their share of `devices` already in `count`.
   std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> ranges;
@@ -116,6 +128,9 @@ std::string scenario_run_options(const ScenarioPlan& plan, double scale, double 
       fg.faults.push_back(to_spec(f, time_scale));
     }
     for (const FaultPlan& f : plan.faults) {
+      if (f.server_outage_at) {
+        continue;  // the server's, below
+      }
       if (f.groups.empty() ||
           std::find(f.groups.begin(), f.groups.end(), g.name) != f.groups.end()) {
         fg.faults.push_back(to_spec(f, time_scale));
@@ -126,6 +141,13 @@ std::string scenario_run_options(const ScenarioPlan& plan, double scale, double 
     ro->fleet.groups.push_back(std::move(fg));
   }
   ro->fleet.clients = first;
+  for (const FaultPlan& f : plan.faults) {
+    if (f.server_outage_at) {
+      ro->server.outages.push_back({scaled_time(*f.server_outage_at, time_scale),
+                                    scaled_time(f.server_outage_duration, time_scale),
+                                    f.server_outage_forget});
+    }
+  }
 
   const auto devices_of = [&](const std::vector<std::string>& names) {
     std::vector<std::pair<uint64_t, uint64_t>> out;

@@ -71,12 +71,20 @@ const std::vector<Summary::CatalogEntry>& Summary::catalog() {
       {"builtin_server",
        MetricKind::kCounter,
        {"registers", "updates", "deregisters", "expired", "reads_sent", "reads_ok", "observes_ok",
-        "notifications", "request_timeouts"}},
+        "notifications", "request_timeouts", "outage_drops", "outage_forgotten"}},
       {"server_exercise",
        MetricKind::kCounter,
        {"started", "completed", "steps_ok", "unexpected", "skipped", "sends_received"}},
+      {"server_queue",
+       MetricKind::kCounter,
+       {"queued", "flushed", "wakeups", "overflow", "dropped"}},
+      {"server_firmware",
+       MetricKind::kCounter,
+       {"started", "downloads", "blocks", "executed", "succeeded", "failed", "abandoned"}},
       {"server_read_latency", MetricKind::kTrend, kTrendFields},
       {"server_observe_latency", MetricKind::kTrend, kTrendFields},
+      {"server_queue_delay", MetricKind::kTrend, kTrendFields},
+      {"server_firmware_time", MetricKind::kTrend, kTrendFields},
   };
   return kCatalog;
 }
@@ -186,7 +194,9 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
                          {"reads_ok", server->reads_ok},
                          {"observes_ok", server->observes_ok},
                          {"notifications", server->notifications},
-                         {"request_timeouts", server->request_timeouts}}));
+                         {"request_timeouts", server->request_timeouts},
+                         {"outage_drops", server->outage_drops},
+                         {"outage_forgotten", server->outage_forgotten}}));
     uint64_t steps_ok = 0;
     uint64_t steps_unexpected = 0;
     for (size_t i = 0; i < kExerciseStepCount; ++i) {
@@ -201,12 +211,33 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
                          {"unexpected", steps_unexpected},
                          {"skipped", server->exercise_skipped},
                          {"sends_received", server->sends}}));
+    m.push_back(counter("server_queue",
+                        "Built-in server: requests held for sleeping queue-mode devices",
+                        {{"queued", server->queued},
+                         {"flushed", server->queue_flushed},
+                         {"wakeups", server->queue_wakeups},
+                         {"overflow", server->queue_overflow},
+                         {"dropped", server->queue_dropped}}));
+    m.push_back(counter("server_firmware", "Built-in server's firmware campaign (object 5)",
+                        {{"started", server->firmware_started},
+                         {"downloads", server->firmware_downloads},
+                         {"blocks", server->firmware_blocks},
+                         {"executed", server->firmware_executed},
+                         {"succeeded", server->firmware_succeeded},
+                         {"failed", server->firmware_failed},
+                         {"abandoned", server->firmware_abandoned}}));
     m.push_back(trend("server_read_latency",
                       "Built-in server: from when a Read was due to its answer",
                       server->read_latency));
     m.push_back(trend("server_observe_latency",
                       "Built-in server: from an Observe to its first answer",
                       server->observe_latency));
+    m.push_back(trend("server_queue_delay",
+                      "Built-in server: how long a request waited for its device to wake",
+                      server->queue_delay));
+    m.push_back(trend("server_firmware_time",
+                      "Built-in server: from a campaign's start to the device on the new version",
+                      server->firmware_duration));
   }
   return out;
 }

@@ -236,6 +236,14 @@ class ScenarioLoader : private yaml::Checker {
     if (const KeyValue* kv = find(top, "thresholds")) {
       parse_thresholds(*kv, &plan.thresholds);
     }
+    if (!plan.server_uri.empty()) {
+      for (const auto& [mark, field] : server_outage_marks_) {
+        error(mark, field,
+              "only with the built-in server (target.server is " + plan.server_uri +
+                  "); an external server's outage is yours to cause, and a fault with loss: 100% "
+                  "imitates its silence");
+      }
+    }
     check_times(plan);
     const std::string errors = report();
     if (errors.empty()) {
@@ -1018,8 +1026,8 @@ class ScenarioLoader : private yaml::Checker {
     f->line = node.Mark().line + 1;
     if (!node.IsMap()) {
       error(node.Mark(), field,
-            "expected a map with loss, latency, duplicate, reorder, nat_rebind or power_outage, "
-            "got " +
+            "expected a map with loss, latency, duplicate, reorder, nat_rebind, power_outage or "
+            "server_outage, got " +
                 describe(node));
       return false;
     }
@@ -1028,9 +1036,23 @@ class ScenarioLoader : private yaml::Checker {
                                         "duplicate", "reorder", "nat_rebind", "power_outage"};
     if (global) {
       allowed.insert(allowed.begin() + 2, "groups");
+      allowed.push_back("server_outage");
     }
     allow(kvs, field, allowed);
     bool ok = true;
+    if (const KeyValue* kv = find(kvs, "server_outage"); kv != nullptr && global) {
+      for (const KeyValue& other : kvs) {
+        if (other.name != "server_outage" &&
+            std::find(allowed.begin(), allowed.end(), other.name) != allowed.end()) {
+          error(other.key.Mark(), join(field, other.name),
+                "not allowed with server_outage (it has its own time and hits every device; give "
+                "this effect a fault item of its own)");
+          ok = false;
+        }
+      }
+      ok = parse_server_outage(*kv, join(field, "server_outage"), f) && ok;
+      return ok;
+    }
     if (const KeyValue* kv = find(kvs, "power_outage")) {
       for (const KeyValue& other : kvs) {
         if (other.name != "power_outage" && other.name != "groups" &&
@@ -1048,6 +1070,38 @@ class ScenarioLoader : private yaml::Checker {
     if (const KeyValue* kv = find(kvs, "groups"); kv != nullptr && global) {
       ok = read_group_names(*kv, join(field, "groups"), &f->groups) && ok;
     }
+    return ok;
+  }
+
+  bool parse_server_outage(const KeyValue& kv, const std::string& field, FaultPlan* f) {
+    const auto kvs = map_of(kv, field, "at, duration and forget");
+    if (!kvs) {
+      return false;
+    }
+    allow(*kvs, field, {"at", "duration", "forget"});
+    bool ok = true;
+    if (const KeyValue* at = find(*kvs, "at")) {
+      TimeUs t = 0;
+      if (read_duration(*at, join(field, "at"), false, &t)) {
+        f->server_outage_at = t;
+        time_checks_.push_back({at->mark(), join(field, "at"), t, "the server outage"});
+      } else {
+        ok = false;
+      }
+    } else {
+      error(kv.mark(), join(field, "at"), "missing (required)");
+      ok = false;
+    }
+    if (const KeyValue* d = find(*kvs, "duration")) {
+      ok = read_duration(*d, join(field, "duration"), true, &f->server_outage_duration) && ok;
+    } else {
+      error(kv.mark(), join(field, "duration"), "missing (required)");
+      ok = false;
+    }
+    if (const KeyValue* forget = find(*kvs, "forget")) {
+      ok = read_bool(*forget, join(field, "forget"), &f->server_outage_forget) && ok;
+    }
+    server_outage_marks_.push_back({kv.key.Mark(), field});
     return ok;
   }
 
@@ -1767,6 +1821,7 @@ class ScenarioLoader : private yaml::Checker {
   bool tracking_ = false;     // registered_ follows the phases so far
   std::vector<uint64_t> registered_;
   std::vector<TimeCheck> time_checks_;
+  std::vector<std::pair<YAML::Mark, std::string>> server_outage_marks_;  // to check the target
 };
 
 std::string load_scenario_text(std::string_view yaml, std::string_view source_name,

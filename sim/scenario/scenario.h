@@ -32,6 +32,12 @@ struct FaultPlan {
   // back at a uniformly drawn time within `window` after it; all then register at once.
   std::optional<TimeUs> power_outage_at;
   TimeUs power_outage_window = 0;
+  // Built-in server outage: silent from `at` for `duration` (every datagram lost, nothing sent);
+  // with `forget` it comes back without its registrations, as a server restarted without
+  // persistence does, and every device must register again.
+  std::optional<TimeUs> server_outage_at;
+  TimeUs server_outage_duration = 0;
+  bool server_outage_forget = true;
   std::vector<std::string> groups;  // a global fault's groups (empty: all)
   int line = 0;                     // where the fault is in the file
 };

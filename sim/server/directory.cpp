@@ -29,7 +29,7 @@ uint32_t Directory::add(std::string_view endpoint, const Entry& entry, bool* rep
 }
 
 bool Directory::update(uint32_t id, const Endpoint4& address, uint32_t lifetime_s, TimeUs now,
-                       TimeUs grace) {
+                       TimeUs grace, uint32_t* owner, bool* queue_mode) {
   Shard& shard = shards_[id % kShards];
   std::lock_guard lock(shard.mutex);
   auto it = shard.by_id.find(id);
@@ -41,6 +41,12 @@ bool Directory::update(uint32_t id, const Endpoint4& address, uint32_t lifetime_
     it->second.lifetime_s = lifetime_s;
   }
   it->second.expires_at = now + TimeUs{it->second.lifetime_s} * kUsPerSec + grace;
+  if (owner != nullptr) {
+    *owner = it->second.owner;
+  }
+  if (queue_mode != nullptr) {
+    *queue_mode = it->second.queue_mode;
+  }
   return true;
 }
 
@@ -55,6 +61,18 @@ bool Directory::remove(uint32_t id) {
   shard.by_id.erase(it);
   size_.fetch_sub(1, std::memory_order_relaxed);
   return true;
+}
+
+uint64_t Directory::clear() {
+  uint64_t removed = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    removed += shard.by_id.size();
+    shard.by_id.clear();
+    shard.by_endpoint.clear();
+  }
+  size_.fetch_sub(removed, std::memory_order_relaxed);
+  return removed;
 }
 
 size_t Directory::expire(uint32_t s, TimeUs now) {

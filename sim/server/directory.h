@@ -25,14 +25,19 @@ class Directory {
     Endpoint4 address;
     uint32_t lifetime_s = 0;
     TimeUs expires_at = 0;
-    uint32_t owner = 0;  // server thread that took the registration
+    uint32_t owner = 0;       // server thread that took the registration
+    bool queue_mode = false;  // LwM2M TS 6.5: the client listens only after it sends
   };
 
   // Adds or replaces the registration of `endpoint`; returns its new location id.
   uint32_t add(std::string_view endpoint, const Entry& entry, bool* replaced);
   // Refreshes a registration (lifetime_s 0 keeps the current one); false when the id is unknown.
-  bool update(uint32_t id, const Endpoint4& address, uint32_t lifetime_s, TimeUs now, TimeUs grace);
+  // *owner and *queue_mode (when given) receive the registration's.
+  bool update(uint32_t id, const Endpoint4& address, uint32_t lifetime_s, TimeUs now, TimeUs grace,
+              uint32_t* owner = nullptr, bool* queue_mode = nullptr);
   bool remove(uint32_t id);
+  // Forgets every registration; returns how many there were.
+  uint64_t clear();
   // Removes registrations of one shard whose expiry is before `now`; returns how many.
   size_t expire(uint32_t shard, TimeUs now);
   bool lookup(uint32_t id, Endpoint4* address) const;

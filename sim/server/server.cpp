@@ -8,14 +8,15 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <functional>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "sim/coap/coap.h"
 #include "sim/coap/duplicate_cache.h"
 #include "sim/server/directory.h"
+#include "sim/server/queue.h"
 #include "sim/timer/timer_wheel.h"
 #include "sim/transport/udp_transport.h"
 
@@ -37,6 +38,37 @@ constexpr uint32_t kStatsBlockSzx = 6;
 // Later blocks come from the text block 0 was cut from (the counters move, the query itself moves
 // datagrams_in), if the same reader asks within this long.
 constexpr TimeUs kStatsCacheUs = 10 * kUsPerSec;
+// A firmware campaign without an answer or notification for this long is abandoned, as is one
+// whose client does not register again this long after the Execute.
+constexpr TimeUs kFirmwareStallUs = 600 * kUsPerSec;
+
+// Paces walk and campaign starts per thread: holds a tenth of a second of the rate (at least
+// one start), full at first.
+struct TokenBucket {
+  double tokens = 0;
+  TimeUs refilled = 0;
+  bool filled = false;
+
+  // rate: starts per second; 0 or less: no cap.
+  bool take(double rate, TimeUs t) {
+    if (rate <= 0) {
+      return true;
+    }
+    const double cap = std::max(1.0, rate / 10);
+    if (!filled) {
+      filled = true;
+      tokens = cap;
+      refilled = t;
+    }
+    tokens = std::min(cap, tokens + static_cast<double>(t - refilled) * rate / 1e6);
+    refilled = t;
+    if (tokens < 1) {
+      return false;
+    }
+    tokens -= 1;
+    return true;
+  }
+};
 
 std::span<const uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -84,6 +116,8 @@ std::string ServerSnapshot::to_text() const {
   line("notifications", notifications);
   line("unknown_notifications", unknown_notifications);
   line("request_timeouts", request_timeouts);
+  line("outage_drops", outage_drops);
+  line("outage_forgotten", outage_forgotten);
   line("retransmissions", retransmissions);
   line("datagrams_in", datagrams_in);
   line("datagrams_out", datagrams_out);
@@ -96,6 +130,20 @@ std::string ServerSnapshot::to_text() const {
   line("sends", sends);
   line("send_records", send_records);
   line("sends_bad", sends_bad);
+  line("queued", queued);
+  line("queue_flushed", queue_flushed);
+  line("queue_overflow", queue_overflow);
+  line("queue_dropped", queue_dropped);
+  line("queue_wakeups", queue_wakeups);
+  line("firmware_started", firmware_started);
+  line("firmware_rate_limited", firmware_rate_limited);
+  line("firmware_downloads", firmware_downloads);
+  line("firmware_blocks", firmware_blocks);
+  line("firmware_downloaded", firmware_downloaded);
+  line("firmware_executed", firmware_executed);
+  line("firmware_succeeded", firmware_succeeded);
+  line("firmware_failed", firmware_failed);
+  line("firmware_abandoned", firmware_abandoned);
   if (exercise_started > 0) {
     for (size_t i = 0; i < kExerciseStepCount; ++i) {
       const std::string name(to_string(static_cast<ExerciseStep>(i)));
@@ -103,16 +151,26 @@ std::string ServerSnapshot::to_text() const {
       line("exercise_" + name + "_unexpected", exercise_unexpected[i]);
     }
   }
+  if (firmware_started > 0) {
+    for (size_t i = 0; i < kFirmwareStepCount; ++i) {
+      const std::string name(to_string(static_cast<FirmwareStep>(i)));
+      line("firmware_" + name + "_failed", firmware_failed_at[i]);
+    }
+  }
   return s;
 }
 
 class ServerThread final : public DatagramHandler {
  public:
-  ServerThread(const ServerConfig& config, Directory& directory, uint32_t index, uint32_t count,
-               std::function<std::string()> stats_text, std::atomic<uint32_t>& log_lines)
+  ServerThread(const ServerConfig& config, Directory& directory, FirmwareRollout& rollout,
+               const std::vector<std::unique_ptr<ServerThread>>& peers, uint32_t index,
+               uint32_t count, std::function<std::string()> stats_text,
+               std::atomic<uint32_t>& log_lines)
       : config_(config),
         registry_(*config.registry),
         directory_(directory),
+        rollout_(rollout),
+        peers_(peers),
         index_(index),
         count_(count),
         stats_text_(std::move(stats_text)),
@@ -121,7 +179,8 @@ class ServerThread final : public DatagramHandler {
         transport_(io_, *this),
         rng_(mix_seed(config.seed, 0x5e7e7 + index)),
         duplicates_(262144, 262144 * 96, config.coap.exchange_lifetime()),
-        next_mid_(static_cast<uint16_t>(rng_.next())) {}
+        next_mid_(static_cast<uint16_t>(rng_.next())),
+        firmware_etag_(firmware_etag(config.firmware_version, config.firmware_size)) {}
 
   ~ServerThread() override { join(); }
 
@@ -130,8 +189,10 @@ class ServerThread final : public DatagramHandler {
   }
   Endpoint4 local_address() const { return transport_.local_address(0); }
 
-  void start(std::chrono::steady_clock::time_point epoch) {
+  // firmware_uri: the package URI campaigns write to /5/0/1.
+  void start(std::chrono::steady_clock::time_point epoch, std::string firmware_uri) {
     epoch_ = epoch;
+    firmware_uri_ = std::move(firmware_uri);
     thread_ = std::thread([this] {
       transport_.start();
       arm_tick();
@@ -156,7 +217,17 @@ class ServerThread final : public DatagramHandler {
   const ServerStats& stats() const { return stats_; }
   const TransportStats& transport_stats() const { return transport_.stats(); }
 
+  // Thread-safe: a queue-mode client of this thread was heard from at `peer` (an Update that
+  // another thread received); its held requests go out.
+  void post_wake(uint32_t registration, const Endpoint4& peer) {
+    asio::post(io_, [this, registration, peer] { wake(registration, &peer, now()); });
+  }
+
   void on_datagram(const ReceivedDatagram& d) override {
+    if (down(now())) {
+      stats_.outage_drops.add();
+      return;
+    }
     CoapMessage m;
     if (m.parse(d.data) != CoapParseError::kOk) {
       stats_.malformed.add();
@@ -164,18 +235,33 @@ class ServerThread final : public DatagramHandler {
     }
     if (m.is_request()) {
       handle_request(d.peer, m);
-    } else {
-      handle_response(d.peer, m);
+      return;
     }
+    const uint32_t owner = m.token().size() == 8 ? m.token()[0] : index_;
+    if (owner != index_ && owner < peers_.size() && count_ <= 256) {
+      peers_[owner]->post_response(d.peer, d.data);
+      return;
+    }
+    handle_response(d.peer, m);
+  }
+
+  // Thread-safe: an answer or notification for a request this thread sent, received by another.
+  void post_response(const Endpoint4& peer, std::span<const uint8_t> data) {
+    asio::post(io_, [this, peer, bytes = std::vector<uint8_t>(data.begin(), data.end())] {
+      CoapMessage m;
+      if (m.parse(bytes) == CoapParseError::kOk) {
+        handle_response(peer, m);
+      }
+    });
   }
 
  private:
   // kAttributes: the Write-Attributes that precedes an Observe when observe_attributes is set.
-  enum class Kind : uint8_t { kRead, kObserve, kAttributes, kExercise };
+  enum class Kind : uint8_t { kRead, kObserve, kAttributes, kExercise, kFirmware };
   struct Pending {
     uint32_t generation = 0;
     uint32_t registration = 0;
-    uint32_t walk = 0;  // index into walks_ (exercise)
+    uint32_t index = 0;  // into walks_ (exercise) or campaigns_ (firmware)
     Endpoint4 peer;
     TimeUs due = 0;
     TimeUs sent = 0;
@@ -197,8 +283,31 @@ class ServerThread final : public DatagramHandler {
     TimeUs waiting_since = 0;                // when the steps ended
     std::array<uint64_t, 2> observations{};  // tokens of observe and observe_composite; 0: none
     std::array<uint8_t, 2> notified{};       // notifications seen for each (saturating)
+    uint32_t serial = 0;                     // tells a reused slot from the walk a held step had
     uint8_t step = 0;
     bool used = false;
+  };
+  // One client's firmware campaign on this thread: from its Register to the Execute, or from the
+  // Register after the reboot to the verdict.
+  struct Campaign {
+    std::string endpoint;
+    uint32_t registration = 0;
+    uint32_t pending = kNoSlot;  // the step's request in flight
+    uint32_t serial = 0;
+    uint64_t observation = 0;  // token of the State observation; 0: none
+    TimeUs started = 0;        // when the State Observe was due
+    TimeUs progressed = 0;     // last answer or notification
+    TimeUs executed_at = 0;    // when the Execute fell due
+    TimeUs result_at = 0;      // when Update Result 1 came
+    FirmwareStep step = FirmwareStep::kObserveState;
+    bool downloading = false;  // URI written or State 1 seen: State 0 now means the download failed
+    bool downloaded = false;   // State 2 seen
+    bool used = false;
+  };
+  // An Execute that was answered: the campaign waits for the client's next Register.
+  struct Executed {
+    std::string endpoint;
+    TimeUs executed_at = 0;
   };
 
   TimeUs now() const {
@@ -218,8 +327,30 @@ class ServerThread final : public DatagramHandler {
     });
   }
 
+  // Within an outage: nothing is received or sent; timers wait for the server to come back.
+  bool down(TimeUs t) const {
+    for (const ServerOutage& o : config_.outages) {
+      if (t >= o.at && t < o.at + o.duration) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   void on_tick() {
     const TimeUs t = now();
+    // Thread 0 wipes the registrations when a forgetting outage begins: the crash loses them.
+    while (index_ == 0 && next_outage_ < config_.outages.size() &&
+           t >= config_.outages[next_outage_].at) {
+      if (config_.outages[next_outage_].forget) {
+        stats_.outage_forgotten.add(directory_.clear());
+      }
+      ++next_outage_;
+    }
+    if (down(t)) {
+      drive_reads(t, false);
+      return;
+    }
     wheel_.advance(t / 1000, [this](uint32_t slot, uint64_t) { on_request_timer(slot); });
     drive_reads(t);
     if (t >= next_sweep_) {
@@ -227,7 +358,9 @@ class ServerThread final : public DatagramHandler {
       for (uint32_t s = index_; s < Directory::kShards; s += count_) {
         stats_.expired.add(directory_.expire(s, t));
       }
+      sweep_queues();
       sweep_walks(t);
+      sweep_campaigns(t);
     }
     transport_.flush();
   }
@@ -311,6 +444,10 @@ class ServerThread final : public DatagramHandler {
       respond_stats(peer, req);
       return;
     }
+    if (path == "fw" || path.starts_with("fw/")) {
+      respond_firmware(peer, req, path);
+      return;
+    }
     stats_.bad_requests.add();
     respond(peer, req, CoapCode::kNotFound, {}, 0, {});
   }
@@ -344,6 +481,7 @@ class ServerThread final : public DatagramHandler {
     e.lifetime_s = lifetime;
     e.expires_at = t + TimeUs{lifetime} * kUsPerSec + config_.expiry_grace;
     e.owner = index_;
+    e.queue_mode = register_wants_queue_mode(req);
     const auto payload = req.payload();
     e.links.assign(reinterpret_cast<const char*>(payload.data()), payload.size());
     bool replaced = false;
@@ -355,12 +493,15 @@ class ServerThread final : public DatagramHandler {
     respond(peer, req, CoapCode::kCreated,
             std::string_view(location, static_cast<size_t>(end - location)), 0, {});
     owned_.push_back(id);
+    if (e.queue_mode) {
+      queues_.add(id, peer, t + config_.queue_awake);
+    }
     if (config_.observe_fraction > 0 && rng_.uniform() < config_.observe_fraction) {
       start_request(config_.observe_attributes.empty() ? Kind::kObserve : Kind::kAttributes, id,
                     peer, 0, t);
     }
     if (config_.exercise_fraction > 0 && rng_.uniform() < config_.exercise_fraction) {
-      if (take_exercise_token(t)) {
+      if (exercise_bucket_.take(config_.exercise_rate / count_, t)) {
         ExerciseTarget target;
         target.lifetime_s = lifetime;
         target.version = version;
@@ -370,6 +511,31 @@ class ServerThread final : public DatagramHandler {
       } else {
         stats_.exercise_rate_limited.add();
       }
+    }
+    if (config_.firmware_fraction > 0) {
+      register_firmware(id, endpoint, e.links, t);
+    }
+  }
+
+  // A Register while campaigns run: the return of a client whose Execute went out, or a client to
+  // pick for a new campaign.
+  void register_firmware(uint32_t id, std::string_view endpoint, std::string_view links, TimeUs t) {
+    TimeUs started = 0;
+    if (rollout_.take_rebooted(endpoint, &started)) {
+      start_campaign(id, endpoint, FirmwareStep::kReadResult, started, t);
+      return;
+    }
+    if (!links_announce_firmware(links) || rng_.uniform() >= config_.firmware_fraction) {
+      return;
+    }
+    if (!firmware_bucket_.take(config_.firmware_rate / count_, t)) {
+      stats_.firmware_rate_limited.add();
+      return;
+    }
+    // A client already in a campaign (registering again mid-way) does not start another.
+    if (rollout_.begin(endpoint)) {
+      stats_.firmware_started.add();
+      start_campaign(id, endpoint, FirmwareStep::kObserveState, t, t);
     }
   }
 
@@ -451,16 +617,28 @@ class ServerThread final : public DatagramHandler {
         }
       }
     }
-    if (!directory_.update(id, peer, lifetime, t, config_.expiry_grace)) {
+    uint32_t owner = 0;
+    bool queue_mode = false;
+    if (!directory_.update(id, peer, lifetime, t, config_.expiry_grace, &owner, &queue_mode)) {
       stats_.updates_not_found.add();
       respond(peer, req, CoapCode::kNotFound, {}, 0, {});
       return;
     }
     stats_.updates.add();
     respond(peer, req, CoapCode::kChanged, {}, 0, {});
+    if (!queue_mode) {
+      return;
+    }
+    // The queue lives on the registration's thread; the Update may hash to another one.
+    if (owner == index_) {
+      wake(id, &peer, t);
+    } else if (owner < peers_.size()) {
+      peers_[owner]->post_wake(id, peer);
+    }
   }
 
-  void drive_reads(TimeUs t) {
+  // `up` false: the server is down and the Reads falling due are skipped (open model).
+  void drive_reads(TimeUs t, bool up = true) {
     if (config_.read_rate <= 0 || config_.read_paths.empty()) {
       return;
     }
@@ -472,7 +650,7 @@ class ServerThread final : public DatagramHandler {
     while (static_cast<double>(next_read_due_) <= static_cast<double>(t)) {
       const TimeUs due = next_read_due_;
       next_read_due_ += static_cast<TimeUs>(interval);
-      if (sent++ >= kMaxReadsPerTick) {
+      if (!up || sent++ >= kMaxReadsPerTick) {
         stats_.reads_skipped.add();
         continue;
       }
@@ -500,8 +678,114 @@ class ServerThread final : public DatagramHandler {
     return false;
   }
 
-  void start_request(Kind kind, uint32_t registration, const Endpoint4& peer, uint16_t path,
-                     TimeUs due, uint32_t walk = 0) {
+  // A server request falls due: it goes out now, or waits while its queue-mode client sleeps.
+  void start_request(Kind kind, uint32_t registration, Endpoint4 peer, uint16_t path, TimeUs due,
+                     uint32_t index = 0) {
+    if (!queues_.empty()) {
+      HeldRequest h;
+      h.kind = static_cast<uint8_t>(kind);
+      h.path = path;
+      h.index = index;
+      h.serial = serial_of(kind, index);
+      h.due = due;
+      h.held_at = now();
+      switch (queues_.admit(registration, h.held_at, h, &peer)) {
+        case SleepQueues::Admit::kSend:
+          break;
+        case SleepQueues::Admit::kHeld:
+          stats_.queued.add();
+          return;
+        case SleepQueues::Admit::kFull:
+          stats_.queue_overflow.add();
+          request_dropped(kind, index);
+          return;
+      }
+    }
+    send_request(kind, registration, peer, path, due, index);
+  }
+
+  // The walk or campaign a held request belongs to, told apart from a later one in the same slot.
+  uint32_t serial_of(Kind kind, uint32_t index) const {
+    if (kind == Kind::kExercise) {
+      return walks_[index].serial;
+    }
+    return kind == Kind::kFirmware ? campaigns_[index].serial : 0;
+  }
+
+  // Whether a held request still has someone waiting for it.
+  bool still_wanted(const HeldRequest& h, uint32_t registration) const {
+    const auto kind = static_cast<Kind>(h.kind);
+    if (kind == Kind::kExercise) {
+      const Walk& k = walks_[h.index];
+      return k.used && k.serial == h.serial && k.registration == registration;
+    }
+    if (kind == Kind::kFirmware) {
+      const Campaign& c = campaigns_[h.index];
+      return c.used && c.serial == h.serial && c.registration == registration;
+    }
+    return true;
+  }
+
+  // A request that did not fit its client's queue: a walk or campaign cannot go on without it.
+  void request_dropped(Kind kind, uint32_t index) {
+    if (kind == Kind::kExercise) {
+      abandon_walk(index);
+    } else if (kind == Kind::kFirmware) {
+      abandon_campaign(index);
+    }
+  }
+
+  // A queue-mode client was heard from (Register, Update, an answer, a notification): it is
+  // awake for queue_awake, at `peer` when given, and what was held for it goes out in order.
+  void wake(uint32_t registration, const Endpoint4* peer, TimeUs t) {
+    Endpoint4 to;
+    const std::vector<HeldRequest> held =
+        queues_.wake(registration, peer, t + config_.queue_awake, &to);
+    if (held.empty()) {
+      return;
+    }
+    stats_.queue_wakeups.add();
+    for (const HeldRequest& h : held) {
+      if (!still_wanted(h, registration)) {
+        stats_.queue_dropped.add();
+        continue;
+      }
+      stats_.queue_flushed.add();
+      stats_.queue_delay.record(t - h.held_at);
+      send_request(static_cast<Kind>(h.kind), registration, to, h.path, h.due, h.index);
+    }
+  }
+
+  // A message from a client that answers a server request or notifies: for a queue-mode client,
+  // proof that it is awake.
+  void heard_from(uint32_t registration, TimeUs t) {
+    if (queues_.empty() || !queues_.contains(registration)) {
+      return;
+    }
+    if (!queues_.has_held(registration)) {
+      Endpoint4 to;
+      queues_.wake(registration, nullptr, t + config_.queue_awake, &to);
+      return;
+    }
+    // Sent after the message at hand is handled: sending now could move the pending requests it
+    // refers to.
+    asio::post(io_, [this, registration] { wake(registration, nullptr, now()); });
+  }
+
+  // Held requests of registrations that went away (De-register, expiry, a new Register) are
+  // dropped with their queue.
+  void sweep_queues() {
+    if (queues_.empty()) {
+      return;
+    }
+    stats_.queue_dropped.add(queues_.drop_if([this](uint32_t registration) {
+      Endpoint4 address;
+      return !directory_.lookup(registration, &address);
+    }));
+  }
+
+  void send_request(Kind kind, uint32_t registration, const Endpoint4& peer, uint16_t path,
+                    TimeUs due, uint32_t index) {
     uint32_t slot = 0;
     if (!free_.empty()) {
       slot = free_.back();
@@ -518,7 +802,7 @@ class ServerThread final : public DatagramHandler {
     p.peer = peer;
     p.kind = kind;
     p.path = path;
-    p.walk = walk;
+    p.index = index;
     p.due = due;
     p.sent = now();
     p.mid = next_mid_++;
@@ -527,26 +811,45 @@ class ServerThread final : public DatagramHandler {
     p.timeout = static_cast<uint32_t>(config_.coap.initial_timeout(rng_));
     by_mid_[p.mid] = slot;
     if (kind == Kind::kExercise) {
-      walks_[walk].pending = slot;
+      walks_[index].pending = slot;
+    } else if (kind == Kind::kFirmware) {
+      campaigns_[index].pending = slot;
     } else if (kind != Kind::kAttributes) {
       (kind == Kind::kRead ? stats_.reads_sent : stats_.observes_sent).add();
     }
     if (!transmit(slot)) {
-      exercise_failed(slot, "could not build the request", p.sent);
+      if (kind == Kind::kFirmware) {
+        firmware_failed(slot, "could not build the request");
+      } else {
+        exercise_failed(slot, "could not build the request", p.sent);
+      }
       return;
     }
     wheel_.schedule(slot, (p.sent + p.timeout) / 1000);
   }
 
-  static uint64_t token_of(uint32_t slot, uint32_t generation) {
-    return (uint64_t{generation} << 32) | slot;
+  // Tokens name the thread (top byte), so an answer that reaches another thread (a client whose
+  // address changed hashes elsewhere) finds its way back, then the slot's generation and the slot.
+  uint64_t token_of(uint32_t slot, uint32_t generation) const {
+    return (uint64_t{index_ & 0xff} << 56) | (uint64_t{generation & 0xffffff} << 32) | slot;
   }
 
-  // False when the request cannot be built (exercise steps only).
+  // False when the request cannot be built (exercise and firmware steps only).
   bool transmit(uint32_t slot) {
     const Pending& p = pending_[slot];
+    if (p.kind == Kind::kFirmware) {
+      std::array<uint8_t, kCoapMaxMessageSize> buf;
+      const auto msg =
+          build_firmware_request(campaigns_[p.index].step, firmware_uri_, p.mid,
+                                 CoapToken::from_u64(token_of(slot, p.generation), 8), buf);
+      if (msg.empty()) {
+        return false;
+      }
+      transport_.send(0, 0, p.peer, msg);
+      return true;
+    }
     if (p.kind == Kind::kExercise) {
-      const Walk& k = walks_[p.walk];
+      const Walk& k = walks_[p.index];
       std::array<uint8_t, kCoapMaxMessageSize> buf;
       const auto msg =
           build_exercise_request(static_cast<ExerciseStep>(k.step), k.target, registry_, p.mid,
@@ -607,6 +910,8 @@ class ServerThread final : public DatagramHandler {
       stats_.request_timeouts.add();
       if (p.kind == Kind::kExercise) {
         exercise_failed(slot, "got no answer", now());
+      } else if (p.kind == Kind::kFirmware) {
+        firmware_failed(slot, "got no answer");
       } else {
         release(slot);
       }
@@ -627,9 +932,12 @@ class ServerThread final : public DatagramHandler {
         return;
       }
       Pending& p = pending_[it->second];
+      heard_from(p.registration, t);
       if (m.type() == CoapType::kRst) {
         if (p.kind == Kind::kExercise) {
           exercise_failed(it->second, "got RST", t);
+        } else if (p.kind == Kind::kFirmware) {
+          firmware_failed(it->second, "got RST");
         } else {
           (p.kind == Kind::kRead ? stats_.reads_error : stats_.observes_error).add();
           release(it->second);
@@ -645,7 +953,7 @@ class ServerThread final : public DatagramHandler {
     const uint64_t value = token.length == 8 ? token.as_u64() : 0;
     const uint32_t slot = static_cast<uint32_t>(value & 0xffffffffu);
     const bool matches = token.length == 8 && slot < pending_.size() && pending_[slot].used &&
-                         pending_[slot].generation == (value >> 32);
+                         token_of(slot, pending_[slot].generation) == value;
     if (!matches) {
       if (token.length == 8) {
         auto walk = walk_observations_.find(value);
@@ -653,8 +961,20 @@ class ServerThread final : public DatagramHandler {
           walk_notification(peer, m, walk);
           return;
         }
+        auto campaign = campaign_observations_.find(value);
+        if (campaign != campaign_observations_.end()) {
+          firmware_notification(peer, m, campaign->second, t);
+          return;
+        }
+        if (cancel_firmware_observation(peer, m, value)) {
+          return;
+        }
       }
-      const bool known = token.length == 8 && observations_.contains(value);
+      const auto observation = token.length == 8 ? observations_.find(value) : observations_.end();
+      const bool known = observation != observations_.end();
+      if (known) {
+        heard_from(observation->second, t);
+      }
       if (m.type() == CoapType::kCon) {
         transport_.send(
             0, 0, peer,
@@ -674,8 +994,13 @@ class ServerThread final : public DatagramHandler {
       transport_.send(0, 0, peer, coap_write_empty(ack, CoapType::kAck, m.message_id()));
     }
     Pending& p = pending_[slot];
+    heard_from(p.registration, t);
     if (p.kind == Kind::kExercise) {
       exercise_answer(slot, m, value, t);
+      return;
+    }
+    if (p.kind == Kind::kFirmware) {
+      firmware_answer(slot, m, value, t);
       return;
     }
     const bool success = coap_code_class(m.code()) == 2;
@@ -698,28 +1023,11 @@ class ServerThread final : public DatagramHandler {
     } else if (success && m.find(CoapOption::kObserve) != nullptr) {
       stats_.observes_ok.add();
       stats_.observe_latency.record(t - p.sent);
-      observations_.insert(value);
+      observations_[value] = p.registration;
     } else {
       stats_.observes_error.add();
     }
     release(slot);
-  }
-
-  // Walks are paced per thread: a bucket holding a tenth of a second of this thread's share.
-  bool take_exercise_token(TimeUs t) {
-    if (config_.exercise_rate <= 0) {
-      return true;
-    }
-    const double rate = config_.exercise_rate / count_;
-    const double cap = std::max(1.0, rate / 10);
-    exercise_tokens_ =
-        std::min(cap, exercise_tokens_ + static_cast<double>(t - exercise_refilled_) * rate / 1e6);
-    exercise_refilled_ = t;
-    if (exercise_tokens_ < 1) {
-      return false;
-    }
-    exercise_tokens_ -= 1;
-    return true;
   }
 
   void start_walk(uint32_t registration, const Endpoint4& peer, const ExerciseTarget& target,
@@ -733,7 +1041,9 @@ class ServerThread final : public DatagramHandler {
       walks_.emplace_back();
     }
     Walk& k = walks_[w];
+    const uint32_t serial = k.serial + 1;
     k = Walk{};
+    k.serial = serial;
     k.used = true;
     k.registration = registration;
     k.peer = peer;
@@ -760,7 +1070,7 @@ class ServerThread final : public DatagramHandler {
   }
 
   void next_step(uint32_t slot, TimeUs t) {
-    const uint32_t w = pending_[slot].walk;
+    const uint32_t w = pending_[slot].index;
     release(slot);
     walks_[w].pending = kNoSlot;
     ++walks_[w].step;
@@ -768,7 +1078,7 @@ class ServerThread final : public DatagramHandler {
   }
 
   void exercise_answer(uint32_t slot, const CoapMessage& m, uint64_t token, TimeUs t) {
-    Walk& k = walks_[pending_[slot].walk];
+    Walk& k = walks_[pending_[slot].index];
     const auto step = static_cast<ExerciseStep>(k.step);
     const std::string problem = check_exercise_response(step, k.target, m, registry_);
     if (!problem.empty()) {
@@ -778,13 +1088,13 @@ class ServerThread final : public DatagramHandler {
     stats_.exercise_ok[k.step].add();
     if (step == ExerciseStep::kObserve || step == ExerciseStep::kObserveComposite) {
       k.observations[step == ExerciseStep::kObserve ? 0 : 1] = token;
-      walk_observations_[token] = pending_[slot].walk;
+      walk_observations_[token] = pending_[slot].index;
     }
     next_step(slot, t);
   }
 
   void exercise_failed(uint32_t slot, std::string_view problem, TimeUs t) {
-    const Walk& k = walks_[pending_[slot].walk];
+    const Walk& k = walks_[pending_[slot].index];
     stats_.exercise_unexpected[k.step].add();
     log_unexpected(k, static_cast<ExerciseStep>(k.step), problem);
     next_step(slot, t);
@@ -813,6 +1123,7 @@ class ServerThread final : public DatagramHandler {
     stats_.notifications.add();
     const uint32_t w = it->second;
     Walk& k = walks_[w];
+    heard_from(k.registration, now());
     const size_t i = k.observations[0] == it->first ? 0 : 1;
     std::array<uint8_t, 4> reply;
     const bool cancel =
@@ -858,22 +1169,295 @@ class ServerThread final : public DatagramHandler {
       if (!stalled && directory_.lookup(k.registration, &address)) {
         continue;
       }
-      if (k.pending != kNoSlot) {
-        release(k.pending);
-      }
-      for (uint64_t token : k.observations) {
-        if (token != 0) {
-          walk_observations_.erase(token);
-        }
-      }
-      stats_.exercise_abandoned.add();
-      free_walk(w);
+      abandon_walk(w);
     }
+  }
+
+  void abandon_walk(uint32_t w) {
+    Walk& k = walks_[w];
+    if (k.pending != kNoSlot) {
+      release(k.pending);
+      k.pending = kNoSlot;
+    }
+    for (uint64_t token : k.observations) {
+      if (token != 0) {
+        walk_observations_.erase(token);
+      }
+    }
+    stats_.exercise_abandoned.add();
+    free_walk(w);
+  }
+
+  // GET /fw/<version>: the package, block-wise. Blocks stay out of the duplicate cache: one is
+  // cheap to cut again, and a retransmitted GET gets the same bytes.
+  void respond_firmware(const Endpoint4& peer, const CoapMessage& req, std::string_view path) {
+    if (!path.starts_with("fw/") || path.substr(3) != config_.firmware_version) {
+      stats_.bad_requests.add();
+      respond(peer, req, CoapCode::kNotFound, {}, 0, {});
+      return;
+    }
+    if (req.code() != CoapCode::kGet) {
+      stats_.bad_requests.add();
+      respond(peer, req, CoapCode::kMethodNotAllowed, {}, 0, {});
+      return;
+    }
+    std::array<uint8_t, kCoapMaxMessageSize> buf;
+    const uint16_t mid = req.type() == CoapType::kCon ? req.message_id() : next_mid_++;
+    const FirmwareBlockAnswer a =
+        build_firmware_block(req, mid, config_.firmware_size, firmware_etag_, buf);
+    if (a.message.empty()) {
+      return;
+    }
+    if (a.code == CoapCode::kContent) {
+      stats_.firmware_blocks.add();
+      if (a.num == 0) {
+        stats_.firmware_downloads.add();
+      }
+    } else {
+      stats_.bad_requests.add();
+    }
+    transport_.send(0, 0, peer, a.message);
+  }
+
+  void start_campaign(uint32_t registration, std::string_view endpoint, FirmwareStep step,
+                      TimeUs started, TimeUs t) {
+    uint32_t c = 0;
+    if (!free_campaigns_.empty()) {
+      c = free_campaigns_.back();
+      free_campaigns_.pop_back();
+    } else {
+      c = static_cast<uint32_t>(campaigns_.size());
+      campaigns_.emplace_back();
+    }
+    Campaign& k = campaigns_[c];
+    const uint32_t serial = k.serial + 1;
+    k = Campaign{};
+    k.serial = serial;
+    k.used = true;
+    k.endpoint.assign(endpoint);
+    k.registration = registration;
+    k.started = started;
+    k.progressed = t;
+    campaign_step(c, step, t);
+  }
+
+  // Sends the campaign's request for `step` to the registration's current address.
+  void campaign_step(uint32_t c, FirmwareStep step, TimeUs t) {
+    Campaign& k = campaigns_[c];
+    k.step = step;
+    Endpoint4 address;
+    if (!directory_.lookup(k.registration, &address)) {
+      abandon_campaign(c);
+      return;
+    }
+    if (step == FirmwareStep::kExecute) {
+      // From here the client's next Register, on whichever thread, continues the campaign.
+      k.executed_at = t;
+      rollout_.executing(k.endpoint, k.started, t);
+    }
+    start_request(Kind::kFirmware, k.registration, address, 0, t, c);
+  }
+
+  void firmware_answer(uint32_t slot, const CoapMessage& m, uint64_t token, TimeUs t) {
+    const uint32_t c = pending_[slot].index;
+    release(slot);
+    Campaign& k = campaigns_[c];
+    k.pending = kNoSlot;
+    k.progressed = t;
+    int64_t state = 0;
+    const std::string problem =
+        check_firmware_response(k.step, m, config_.firmware_version, &state);
+    if (!problem.empty()) {
+      campaign_failed(c, problem);
+      return;
+    }
+    switch (k.step) {
+      case FirmwareStep::kObserveState:
+        k.observation = token;
+        campaign_observations_[token] = c;
+        campaign_step(c, FirmwareStep::kWriteUri, t);
+        return;
+      case FirmwareStep::kWriteUri:
+        k.downloading = true;
+        if (k.downloaded) {
+          campaign_step(c, FirmwareStep::kExecute, t);
+        } else {
+          k.step = FirmwareStep::kDownload;
+        }
+        return;
+      case FirmwareStep::kExecute:
+        stats_.firmware_executed.add();
+        executed_.push_back({k.endpoint, k.executed_at});
+        end_campaign(c);
+        return;
+      case FirmwareStep::kReadResult:
+        k.result_at = t;
+        campaign_step(c, FirmwareStep::kReadVersion, t);
+        return;
+      case FirmwareStep::kReadVersion:
+        stats_.firmware_succeeded.add();
+        stats_.firmware_duration.record(k.result_at - k.started);
+        rollout_.end(k.endpoint);
+        end_campaign(c);
+        return;
+      case FirmwareStep::kDownload:
+        return;
+    }
+  }
+
+  // A notification of a campaign's State: 1 and 2 move the download on, 0 after the URI went in
+  // means it failed; once the Execute is out they are only acknowledged.
+  void firmware_notification(const Endpoint4& peer, const CoapMessage& m, uint32_t c, TimeUs t) {
+    stats_.notifications.add();
+    Campaign& k = campaigns_[c];
+    heard_from(k.registration, t);
+    k.progressed = t;
+    if (m.type() == CoapType::kCon) {
+      std::array<uint8_t, 4> reply;
+      transport_.send(0, 0, peer, coap_write_empty(reply, CoapType::kAck, m.message_id()));
+    }
+    if (k.step > FirmwareStep::kDownload) {
+      return;
+    }
+    if (m.code() != CoapCode::kContent) {
+      // An error code ends the observation (RFC 7641 section 4.2).
+      campaign_failed(c, "got a " + coap_code_text(m.code()) + " notification");
+      return;
+    }
+    int64_t state = 0;
+    if (!parse_text_integer(m.payload(), &state)) {
+      return;
+    }
+    if (state == FirmwareState::kDownloading) {
+      k.downloading = true;
+    } else if (state == FirmwareState::kDownloaded) {
+      if (!k.downloaded) {
+        k.downloaded = true;
+        stats_.firmware_downloaded.add();
+      }
+      if (k.step == FirmwareStep::kDownload) {
+        campaign_step(c, FirmwareStep::kExecute, t);
+      }
+    } else if (state == FirmwareState::kIdle && k.downloading) {
+      campaign_failed(c, "got State 0: the download failed");
+    }
+  }
+
+  // A notification of an ended campaign's observation: RST ends it on the client (RFC 7641
+  // section 3.6).
+  bool cancel_firmware_observation(const Endpoint4& peer, const CoapMessage& m, uint64_t token) {
+    auto it = cancelled_observations_.find(token);
+    if (it == cancelled_observations_.end()) {
+      return false;
+    }
+    std::array<uint8_t, 4> reply;
+    transport_.send(0, 0, peer, coap_write_empty(reply, CoapType::kRst, m.message_id()));
+    cancelled_observations_.erase(it);
+    stats_.observations_cancelled.add();
+    return true;
+  }
+
+  // A step's request got an unexpected answer, RST or no answer.
+  void firmware_failed(uint32_t slot, std::string_view problem) {
+    const uint32_t c = pending_[slot].index;
+    release(slot);
+    campaigns_[c].pending = kNoSlot;
+    campaign_failed(c, problem);
+  }
+
+  void campaign_failed(uint32_t c, std::string_view problem) {
+    Campaign& k = campaigns_[c];
+    if (k.step == FirmwareStep::kExecute) {
+      if (!rollout_.cancel_executing(k.endpoint, k.executed_at)) {
+        // The client registered again before the Execute's answer came: the campaign goes on
+        // with that registration.
+        end_campaign(c);
+        return;
+      }
+    } else {
+      rollout_.end(k.endpoint);
+    }
+    stats_.firmware_failed.add();
+    stats_.firmware_failed_at[static_cast<size_t>(k.step)].add();
+    log_firmware(k, problem);
+    end_campaign(c);
+  }
+
+  void abandon_campaign(uint32_t c) {
+    Campaign& k = campaigns_[c];
+    if (k.step == FirmwareStep::kExecute) {
+      if (!rollout_.cancel_executing(k.endpoint, k.executed_at)) {
+        end_campaign(c);
+        return;
+      }
+    } else {
+      rollout_.end(k.endpoint);
+    }
+    stats_.firmware_abandoned.add();
+    end_campaign(c);
+  }
+
+  // Frees the campaign's slot; its observation is cancelled at its next notification.
+  void end_campaign(uint32_t c) {
+    Campaign& k = campaigns_[c];
+    if (k.pending != kNoSlot) {
+      release(k.pending);
+      k.pending = kNoSlot;
+    }
+    if (k.observation != 0) {
+      campaign_observations_.erase(k.observation);
+      cancelled_observations_[k.observation] = now();
+      k.observation = 0;
+    }
+    k.used = false;
+    k.endpoint = std::string();
+    free_campaigns_.push_back(c);
+  }
+
+  void log_firmware(const Campaign& k, std::string_view problem) {
+    if (log_lines_.load(std::memory_order_relaxed) >= kMaxExerciseLogLines ||
+        log_lines_.fetch_add(1, std::memory_order_relaxed) >= kMaxExerciseLogLines) {
+      return;
+    }
+    const std::string_view step = to_string(k.step);
+    std::fprintf(stderr, "firmware: %s %.*s: %.*s\n", k.endpoint.c_str(),
+                 static_cast<int>(step.size()), step.data(), static_cast<int>(problem.size()),
+                 problem.data());
+  }
+
+  // Once a second: campaigns whose registration went away before the Execute, or that made no
+  // progress for kFirmwareStallUs, are abandoned, as are Executes whose client never registered
+  // again; observations of ended campaigns that stopped notifying are forgotten.
+  void sweep_campaigns(TimeUs t) {
+    for (uint32_t c = 0; c < campaigns_.size(); ++c) {
+      const Campaign& k = campaigns_[c];
+      if (!k.used) {
+        continue;
+      }
+      Endpoint4 address;
+      const bool stalled = t - k.progressed > kFirmwareStallUs;
+      // Once the Execute is out the old registration may give way to the new one at any time.
+      if (!stalled &&
+          (k.step == FirmwareStep::kExecute || directory_.lookup(k.registration, &address))) {
+        continue;
+      }
+      abandon_campaign(c);
+    }
+    while (!executed_.empty() && t - executed_.front().executed_at > kFirmwareStallUs) {
+      if (rollout_.cancel_executing(executed_.front().endpoint, executed_.front().executed_at)) {
+        stats_.firmware_abandoned.add();
+      }
+      executed_.pop_front();
+    }
+    std::erase_if(cancelled_observations_,
+                  [t](const auto& entry) { return t - entry.second > kObservationWaitUs; });
   }
 
   const ServerConfig& config_;
   const ObjectRegistry& registry_;
   Directory& directory_;
+  FirmwareRollout& rollout_;
+  const std::vector<std::unique_ptr<ServerThread>>& peers_;  // every thread, this one included
   uint32_t index_;
   uint32_t count_;
   std::function<std::string()> stats_text_;
@@ -890,24 +1474,35 @@ class ServerThread final : public DatagramHandler {
   std::vector<Pending> pending_;
   std::vector<uint32_t> free_;
   std::unordered_map<uint16_t, uint32_t> by_mid_;
-  std::unordered_set<uint64_t> observations_;
+  std::unordered_map<uint64_t, uint32_t> observations_;  // token -> registration
   std::vector<Walk> walks_;
   std::vector<uint32_t> free_walks_;
   std::unordered_map<uint64_t, uint32_t> walk_observations_;  // observation token -> walk
-  double exercise_tokens_ = 0;
-  TimeUs exercise_refilled_ = 0;
+  SleepQueues queues_;  // queue-mode registrations this thread owns
+  std::vector<Campaign> campaigns_;
+  std::vector<uint32_t> free_campaigns_;
+  std::unordered_map<uint64_t, uint32_t> campaign_observations_;  // State observation -> campaign
+  std::unordered_map<uint64_t, TimeUs> cancelled_observations_;   // of ended campaigns -> since
+  std::deque<Executed> executed_;                                 // answered Executes, oldest first
+  uint32_t firmware_etag_;
+  std::string firmware_uri_;
+  TokenBucket exercise_bucket_;
+  TokenBucket firmware_bucket_;
   std::string stats_cache_;  // the text block-wise stats answers are cut from
   Endpoint4 stats_cache_peer_;
   TimeUs stats_cache_at_ = 0;
   std::vector<uint32_t> owned_;
   TimeUs next_read_due_ = 0;
+  size_t next_outage_ = 0;  // the first outage not begun yet (thread 0)
   TimeUs next_sweep_ = 0;
   uint64_t read_cursor_ = 0;
   ServerStats stats_;
 };
 
 Lwm2mServer::Lwm2mServer(ServerConfig config)
-    : config_(std::move(config)), directory_(std::make_unique<Directory>()) {
+    : config_(std::move(config)),
+      directory_(std::make_unique<Directory>()),
+      rollout_(std::make_unique<FirmwareRollout>()) {
   if (!config_.registry) {
     config_.registry = std::make_shared<const ObjectRegistry>(ObjectRegistry::builtin());
   }
@@ -923,8 +1518,8 @@ std::string Lwm2mServer::start() {
   std::string error;
   auto text = [this] { return snapshot().to_text(); };
   for (uint32_t i = 0; i < n; ++i) {
-    threads_.push_back(
-        std::make_unique<ServerThread>(config_, *directory_, i, n, text, exercise_log_lines_));
+    threads_.push_back(std::make_unique<ServerThread>(config_, *directory_, *rollout_, threads_, i,
+                                                      n, text, exercise_log_lines_));
     if (threads_.back()->open(bind, &error) < 0) {
       threads_.clear();
       return error;
@@ -933,9 +1528,10 @@ std::string Lwm2mServer::start() {
     bind = threads_.front()->local_address();
   }
   address_ = threads_.front()->local_address();
+  const std::string uri = firmware_package_uri(address_, config_.firmware_version);
   const auto epoch = std::chrono::steady_clock::now();
   for (auto& t : threads_) {
-    t->start(epoch);
+    t->start(epoch, uri);
   }
   return {};
 }
@@ -980,6 +1576,8 @@ ServerSnapshot Lwm2mServer::snapshot() const {
     s.notifications += x.notifications.value();
     s.unknown_notifications += x.unknown_notifications.value();
     s.request_timeouts += x.request_timeouts.value();
+    s.outage_drops += x.outage_drops.value();
+    s.outage_forgotten += x.outage_forgotten.value();
     s.retransmissions += x.retransmissions.value();
     s.datagrams_in += t->transport_stats().datagrams_in.value();
     s.datagrams_out += t->transport_stats().datagrams_out.value();
@@ -996,8 +1594,27 @@ ServerSnapshot Lwm2mServer::snapshot() const {
     s.sends += x.sends.value();
     s.send_records += x.send_records.value();
     s.sends_bad += x.sends_bad.value();
+    s.queued += x.queued.value();
+    s.queue_flushed += x.queue_flushed.value();
+    s.queue_overflow += x.queue_overflow.value();
+    s.queue_dropped += x.queue_dropped.value();
+    s.queue_wakeups += x.queue_wakeups.value();
+    s.firmware_started += x.firmware_started.value();
+    s.firmware_rate_limited += x.firmware_rate_limited.value();
+    s.firmware_downloads += x.firmware_downloads.value();
+    s.firmware_blocks += x.firmware_blocks.value();
+    s.firmware_downloaded += x.firmware_downloaded.value();
+    s.firmware_executed += x.firmware_executed.value();
+    s.firmware_succeeded += x.firmware_succeeded.value();
+    s.firmware_failed += x.firmware_failed.value();
+    s.firmware_abandoned += x.firmware_abandoned.value();
+    for (size_t i = 0; i < kFirmwareStepCount; ++i) {
+      s.firmware_failed_at[i] += x.firmware_failed_at[i].value();
+    }
     s.read_latency.merge(x.read_latency.snapshot());
     s.observe_latency.merge(x.observe_latency.snapshot());
+    s.queue_delay.merge(x.queue_delay.snapshot());
+    s.firmware_duration.merge(x.firmware_duration.snapshot());
   }
   return s;
 }

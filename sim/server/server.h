@@ -1,7 +1,8 @@
 // server: the built-in LwM2M server: a registration directory (/rd) with lifetime expiry, a
 // driver that sends Read and Observe to registered clients at a set rate, the exercise walk
-// (every server-to-client operation, checked) for new registrations, and Send (/dp). Same
-// transport as clients.
+// (every server-to-client operation, checked) for new registrations, firmware-update campaigns
+// (object 5, pull mode, the package served at /fw/<version>), queue mode for clients that sleep,
+// and Send (/dp). Same transport as clients.
 #pragma once
 
 #include <array>
@@ -15,10 +16,19 @@
 #include "sim/lwm2m/lwm2m.h"
 #include "sim/model/object_definition.h"
 #include "sim/server/exercise.h"
+#include "sim/server/firmware.h"
 #include "sim/stats/histogram.h"
 #include "sim/util/address_plan.h"
 
 namespace lwm2msim {
+
+// A time the server is down: silent from `at` (since it started) for `duration`; with `forget`
+// it lost its registrations, as a server restarted without persistence has.
+struct ServerOutage {
+  TimeUs at = 0;
+  TimeUs duration = 0;
+  bool forget = true;
+};
 
 struct ServerConfig {
   Endpoint4 listen{0x7f000001, 5683};
@@ -40,8 +50,23 @@ struct ServerConfig {
   // Walks started per second at most, split evenly over the threads (0: no cap); a registration
   // past the cap goes without a walk.
   double exercise_rate = 2000;
+  // A queue-mode client (LwM2M TS 6.5) is reachable for this long after each message it sends
+  // (CoAP MAX_TRANSMIT_WAIT); requests due while it sleeps wait for its next Register or Update.
+  TimeUs queue_awake = 93 * kUsPerSec;
+  // Fraction of newly registered clients announcing Firmware Update (</5/0>) that get a campaign:
+  // Observe State, write the package URI, Execute once downloaded, check the result after the
+  // reboot.
+  double firmware_fraction = 0;
+  // Campaigns started per second at most, split evenly over the threads (0: no cap).
+  double firmware_rate = 2000;
+  // The package, served at /fw/<firmware_version> with the server's listen address in its URI
+  // (so listen on an address clients can reach, not 0.0.0.0).
+  uint32_t firmware_size = 65536;
+  std::string firmware_version = "9.9.9";
   // Object definitions for payload types (Create, decoding answers and Sends); null: builtin().
   std::shared_ptr<const ObjectRegistry> registry;
+  // Outages (scenario faults), in time order.
+  std::vector<ServerOutage> outages;
 };
 
 // Per-thread statistics, summed by snapshot().
@@ -66,6 +91,8 @@ struct ServerStats {
   Counter notifications;          // notifications for known observations
   Counter unknown_notifications;  // notifications answered with RST
   Counter request_timeouts;       // server requests that ran out of retransmissions
+  Counter outage_drops;           // datagrams that arrived during an outage, lost
+  Counter outage_forgotten;       // registrations an outage with forget wiped
   Counter retransmissions;        // server request retransmissions
   Counter reads_skipped;  // Reads due while no client was registered (open model: not delayed)
   std::array<Counter, kExerciseStepCount> exercise_ok;          // expected code (and payload)
@@ -75,12 +102,29 @@ struct ServerStats {
   Counter exercise_skipped;        // steps the client cannot take (no creatable object, LwM2M 1.0)
   Counter exercise_abandoned;      // registration gone, or notifications stopped, mid-walk
   Counter exercise_rate_limited;   // registrations picked for a walk but over exercise_rate
-  Counter observations_cancelled;  // walk observations ended with RST to a notification
+  Counter observations_cancelled;  // walk and campaign observations ended with RST
   Counter sends;                   // Sends (POST /dp) answered 2.04
   Counter send_records;            // records in those Sends
   Counter sends_bad;               // Sends answered 4.00 or 4.15
-  Histogram read_latency;          // us, from when the Read was due to its response
-  Histogram observe_latency;       // us, from the Observe's send to its first response
+  Counter queued;                  // requests held for a sleeping queue-mode client
+  Counter queue_flushed;           // held requests sent when their client woke up
+  Counter queue_overflow;          // requests dropped because their client's queue was full
+  Counter queue_dropped;           // held requests dropped with their registration
+  Counter queue_wakeups;           // wake-ups that sent at least one held request
+  Counter firmware_started;        // campaigns started
+  Counter firmware_rate_limited;   // registrations picked for a campaign but over firmware_rate
+  Counter firmware_downloads;      // package downloads (block 0 served)
+  Counter firmware_blocks;         // package blocks served
+  Counter firmware_downloaded;     // campaigns whose client reported State 2 (Downloaded)
+  Counter firmware_executed;       // Executes of /5/0/2 answered 2.04
+  Counter firmware_succeeded;      // Update Result 1 and the new version after the reboot
+  Counter firmware_failed;         // error code, RST, timeout, State 0 or a wrong result
+  Counter firmware_abandoned;      // registration gone, or no progress for 10 minutes
+  std::array<Counter, kFirmwareStepCount> firmware_failed_at;  // firmware_failed by step
+  Histogram read_latency;       // us, from when the Read was due to its response
+  Histogram observe_latency;    // us, from the Observe's send to its first response
+  Histogram queue_delay;        // us, from when a request was held to when it was sent
+  Histogram firmware_duration;  // us, from the State Observe due to Update Result 1
 };
 
 struct ServerSnapshot {
@@ -91,17 +135,26 @@ struct ServerSnapshot {
   uint64_t reads_sent = 0, reads_ok = 0, reads_error = 0, reads_skipped = 0;
   uint64_t observes_sent = 0, observes_ok = 0, observes_error = 0;
   uint64_t notifications = 0, unknown_notifications = 0;
-  uint64_t request_timeouts = 0, retransmissions = 0;
+  uint64_t request_timeouts = 0, retransmissions = 0, outage_drops = 0, outage_forgotten = 0;
   uint64_t datagrams_in = 0, datagrams_out = 0;
   std::array<uint64_t, kExerciseStepCount> exercise_ok{}, exercise_unexpected{};
   uint64_t exercise_started = 0, exercise_completed = 0, exercise_skipped = 0;
   uint64_t exercise_abandoned = 0, exercise_rate_limited = 0, observations_cancelled = 0;
   uint64_t sends = 0, send_records = 0, sends_bad = 0;
+  uint64_t queued = 0, queue_flushed = 0, queue_overflow = 0, queue_dropped = 0;
+  uint64_t queue_wakeups = 0;
+  uint64_t firmware_started = 0, firmware_rate_limited = 0, firmware_downloads = 0;
+  uint64_t firmware_blocks = 0, firmware_downloaded = 0, firmware_executed = 0;
+  uint64_t firmware_succeeded = 0, firmware_failed = 0, firmware_abandoned = 0;
+  std::array<uint64_t, kFirmwareStepCount> firmware_failed_at{};
   HistogramSnapshot read_latency;
   HistogramSnapshot observe_latency;
+  HistogramSnapshot queue_delay;
+  HistogramSnapshot firmware_duration;
 
   // "key=value" lines, the body of GET /sim/stats. The per-step exercise lines
-  // (exercise_<step>_ok, exercise_<step>_unexpected) appear once a walk has started.
+  // (exercise_<step>_ok, exercise_<step>_unexpected) appear once a walk has started, the
+  // per-step firmware failures (firmware_<step>_failed) once a campaign has.
   std::string to_text() const;
 };
 
@@ -128,6 +181,7 @@ class Lwm2mServer {
   std::atomic<uint32_t> exercise_log_lines_{0};
   Endpoint4 address_;
   std::unique_ptr<Directory> directory_;
+  std::unique_ptr<FirmwareRollout> rollout_;
   std::vector<std::unique_ptr<ServerThread>> threads_;
 };
 

@@ -91,6 +91,46 @@ TEST(ScenarioRun, ChurnCyclesRegistrations) {
   EXPECT_GT(summary_value(o.out, "phases", "churned"), 0) << o.out;
 }
 
+TEST(ScenarioRun, FlakyCellularRebindsNatsAndTheRunCompletes) {
+  const Outcome o = run({"run", kDir + "/flaky-cellular.yaml", "--scale", "0.05", "--time-scale",
+                         "0.1", "--metrics", "off"});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_GT(summary_value(o.out, "retransmissions", "count"), 0) << o.out;
+  // Reads sent to an address the NAT had given up never reach the device.
+  EXPECT_GT(summary_value(o.out, "faults", "nat_drops"), 0) << o.out;
+}
+
+TEST(ScenarioRun, SleepyDevicesHaveTheirReadsQueuedUntilTheyWake) {
+  const Outcome o = run({"run", kDir + "/sleepy-devices.yaml", "--scale", "0.02", "--time-scale",
+                         "0.1", "--metrics", "off"});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_GT(summary_value(o.out, "server_queue", "queued"), 0) << o.out;
+  EXPECT_GT(summary_value(o.out, "server_queue", "flushed"), 0) << o.out;
+  EXPECT_GT(summary_value(o.out, "server_queue", "wakeups"), 0) << o.out;
+}
+
+TEST(ScenarioRun, FirmwareCampaignUpdatesTheLights) {
+  const Outcome o = run({"run", kDir + "/firmware-campaign.yaml", "--scale", "0.03", "--time-scale",
+                         "0.1", "--metrics", "off"});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  const long long updated = summary_value(o.out, "firmware", "updated");
+  EXPECT_GT(updated, 0) << o.out;
+  // 64 blocks of 1 KiB per package.
+  EXPECT_GE(summary_value(o.out, "firmware", "blocks"), 64 * updated) << o.out;
+  EXPECT_GT(summary_value(o.out, "server_firmware", "succeeded"), 0) << o.out;
+}
+
+TEST(ScenarioRun, ServerRestartMakesEveryDeviceRegisterAgain) {
+  const Outcome o = run({"run", kDir + "/server-restart.yaml", "--scale", "0.02", "--time-scale",
+                         "0.1", "--metrics", "off"});
+  EXPECT_EQ(o.code, 0) << o.out << o.err;
+  EXPECT_EQ(summary_value(o.out, "builtin_server", "outage_forgotten"), 100) << o.out;
+  EXPECT_GT(summary_value(o.out, "builtin_server", "outage_drops"), 0) << o.out;
+  EXPECT_GT(summary_value(o.out, "updates", "not_found"), 0) << o.out;
+  // Every meter registered before the outage and again after it.
+  EXPECT_GE(summary_value(o.out, "registrations", "ok"), 200) << o.out;
+}
+
 TEST(ScenarioRun, LossMakesRetransmissionsAndTheRunStillCompletes) {
   const std::string path = write_temp("lossy.yaml", R"(name: lossy
 groups:

@@ -456,7 +456,7 @@ const Broken kBroken[] = {
      "name: x\ngroups: [{name: a, profile: p.yaml, count: 1}]\nphases: [{hold: 1s}]\n"
      "faults: [{loss: 1%, jitter: 5ms}]\n",
      "s.yaml:4:21: faults.0.jitter: unknown key (expected one of: start, end, groups, loss, "
-     "latency, duplicate, reorder, nat_rebind, power_outage)"},
+     "latency, duplicate, reorder, nat_rebind, power_outage, server_outage)"},
     {"groups in a group's fault",
      "name: x\ngroups: [{name: a, profile: p.yaml, count: 1, faults: [{loss: 1%, groups: [a]}]}]\n"
      "phases: [{hold: 1s}]\n",
@@ -629,6 +629,22 @@ const Broken kBroken[] = {
      "faults: [{power_outage: {at: 2s}, loss: 1%}]\n",
      "s.yaml:4:35: faults.0.loss: not allowed with power_outage (it has its own time; give this "
      "effect a fault item of its own)"},
+    {"server outage with an external server",
+     "name: x\ntarget: {server: \"coap://127.0.0.1:5683\"}\n"
+     "groups: [{name: a, profile: p.yaml, count: 1}]\nphases: [{hold: 1m}]\n"
+     "faults: [{server_outage: {at: 10s, duration: 5s}}]\n",
+     "s.yaml:5:11: faults.0.server_outage: only with the built-in server (target.server is "
+     "coap://127.0.0.1:5683); an external server's outage is yours to cause, and a fault with "
+     "loss: 100% imitates its silence"},
+    {"server outage with another effect",
+     "name: x\ngroups: [{name: a, profile: p.yaml, count: 1}]\nphases: [{hold: 1m}]\n"
+     "faults: [{server_outage: {at: 10s, duration: 5s}, loss: 1%}]\n",
+     "s.yaml:4:51: faults.0.loss: not allowed with server_outage (it has its own time and hits "
+     "every device; give this effect a fault item of its own)"},
+    {"server outage without a duration",
+     "name: x\ngroups: [{name: a, profile: p.yaml, count: 1}]\nphases: [{hold: 1m}]\n"
+     "faults: [{server_outage: {at: 10s}}]\n",
+     "s.yaml:4:26: faults.0.server_outage.duration: missing (required)"},
     {"fault that ends before it starts",
      "name: x\ngroups: [{name: a, profile: p.yaml, count: 1}]\nphases: [{hold: 1m}]\n"
      "faults: [{start: 30s, end: 10s, loss: 1%}]\n",
@@ -811,7 +827,7 @@ TEST(ScenarioPlanTest, NamesAndDurations) {
 constexpr const char* kShipped[] = {
     "smoke.yaml",         "registration-storm.yaml", "steady-telemetry.yaml",
     "observe-flood.yaml", "flaky-cellular.yaml",     "sleepy-devices.yaml",
-    "churn.yaml",
+    "churn.yaml",         "firmware-campaign.yaml",  "server-restart.yaml",
 };
 
 TEST(ShippedScenarios, EveryFileInScenariosDirIsListedHere) {
