@@ -89,22 +89,6 @@ enum class ExecuteEffect : uint8_t {
   kFirmwareCancel,      // /5/x/10 while downloading or downloaded: back to Idle
 };
 
-// Firmware Update (object 5) State and Update Result values (LwM2M TS 1.1 E.6).
-namespace firmware {
-inline constexpr int64_t kIdle = 0;
-inline constexpr int64_t kDownloading = 1;
-inline constexpr int64_t kDownloaded = 2;
-inline constexpr int64_t kUpdating = 3;
-inline constexpr int64_t kResultInitial = 0;
-inline constexpr int64_t kResultSuccess = 1;
-inline constexpr int64_t kResultConnectionLost = 4;
-inline constexpr int64_t kResultIntegrity = 5;
-inline constexpr int64_t kResultInvalidUri = 7;
-inline constexpr int64_t kResultFailed = 8;
-inline constexpr int64_t kResultUnsupportedProtocol = 9;
-inline constexpr int64_t kResultCancelled = 10;
-}  // namespace firmware
-
 enum class WriteMode : uint8_t { kReplace, kPartialUpdate };
 
 class DataModel {

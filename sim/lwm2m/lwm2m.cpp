@@ -366,21 +366,13 @@ bool parse_resource_uri(std::string_view uri, ResourceUri* out) {
   const size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
   out->path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-  const size_t port_at = authority.rfind(':');
-  const std::string_view host = authority.substr(0, port_at);
-  uint32_t port = out->scheme == "coap" ? 5683 : out->scheme == "coaps" ? 5684 : 0;
-  if (port_at != std::string_view::npos &&
-      (!parse_u32(authority.substr(port_at + 1), &port) || port == 0 || port > 65535)) {
-    return false;
+  // Without a port, the scheme's default; parse_endpoint reads host and port either way.
+  const bool has_port = authority.find(':') != std::string_view::npos;
+  std::string host_port(authority);
+  if (!has_port) {
+    host_port += out->scheme == "coap" ? ":5683" : out->scheme == "coaps" ? ":5684" : ":0";
   }
-  uint32_t ip = 0;
-  if (host == "localhost") {
-    ip = 0x7f000001;
-  } else if (!parse_ipv4(host, &ip)) {
-    return false;
-  }
-  out->endpoint = {ip, static_cast<uint16_t>(port)};
-  return true;
+  return parse_endpoint(host_port, &out->endpoint) && (!has_port || out->endpoint.port != 0);
 }
 
 std::span<const uint8_t> build_deregister(std::span<uint8_t> out, uint16_t message_id,

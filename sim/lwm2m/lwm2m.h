@@ -94,6 +94,22 @@ std::span<const uint8_t> build_update(std::span<uint8_t> out, uint16_t message_i
 std::span<const uint8_t> build_deregister(std::span<uint8_t> out, uint16_t message_id,
                                           const CoapToken& token, std::string_view location);
 
+// Firmware Update (object 5) State and Update Result values (LwM2M TS 1.1 E.6).
+namespace firmware {
+inline constexpr int64_t kIdle = 0;
+inline constexpr int64_t kDownloading = 1;
+inline constexpr int64_t kDownloaded = 2;
+inline constexpr int64_t kUpdating = 3;
+inline constexpr int64_t kResultInitial = 0;
+inline constexpr int64_t kResultSuccess = 1;
+inline constexpr int64_t kResultConnectionLost = 4;
+inline constexpr int64_t kResultIntegrity = 5;
+inline constexpr int64_t kResultInvalidUri = 7;
+inline constexpr int64_t kResultFailed = 8;
+inline constexpr int64_t kResultUnsupportedProtocol = 9;
+inline constexpr int64_t kResultCancelled = 10;
+}  // namespace firmware
+
 // A URI a server gives a client to fetch from (a firmware Package URI):
 // "scheme://HOST[:PORT][/path]" with HOST an IPv4 literal or "localhost"; without a port, the
 // scheme's (5683 for coap, 5684 for coaps, 0 otherwise).

@@ -189,7 +189,7 @@ std::string check_firmware_response(FirmwareStep step, const CoapMessage& respon
       if (!parse_text_integer(response.payload(), &value)) {
         return "got Update Result '" + excerpt(response.payload()) + "'";
       }
-      if (value != kUpdateResultSuccess) {
+      if (value != firmware::kResultSuccess) {
         return "got Update Result " + std::to_string(value);
       }
       return {};

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "sim/coap/coap.h"
+#include "sim/lwm2m/lwm2m.h"
 #include "sim/util/address_plan.h"
 #include "sim/util/time.h"
 
@@ -33,15 +34,6 @@ constexpr size_t kFirmwareStepCount = 6;
 
 // The step's name in stats keys and log lines: "write_uri".
 std::string_view to_string(FirmwareStep step);
-
-// Firmware Update State values (LwM2M TS 1.1 appendix E.6, resource 3).
-struct FirmwareState {
-  static constexpr int64_t kIdle = 0;
-  static constexpr int64_t kDownloading = 1;
-  static constexpr int64_t kDownloaded = 2;
-  static constexpr int64_t kUpdating = 3;
-};
-constexpr int64_t kUpdateResultSuccess = 1;  // Update Result (resource 5): updated successfully
 
 // Whether a Register's links announce a Firmware Update instance ("</5/0>" or "</5>").
 bool links_announce_firmware(std::string_view links);

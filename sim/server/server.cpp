@@ -1328,9 +1328,9 @@ class ServerThread final : public DatagramHandler {
     if (!parse_text_integer(m.payload(), &state)) {
       return;
     }
-    if (state == FirmwareState::kDownloading) {
+    if (state == firmware::kDownloading) {
       k.downloading = true;
-    } else if (state == FirmwareState::kDownloaded) {
+    } else if (state == firmware::kDownloaded) {
       if (!k.downloaded) {
         k.downloaded = true;
         stats_.firmware_downloaded.add();
@@ -1338,7 +1338,7 @@ class ServerThread final : public DatagramHandler {
       if (k.step == FirmwareStep::kDownload) {
         campaign_step(c, FirmwareStep::kExecute, t);
       }
-    } else if (state == FirmwareState::kIdle && k.downloading) {
+    } else if (state == firmware::kIdle && k.downloading) {
       campaign_failed(c, "got State 0: the download failed");
     }
   }
