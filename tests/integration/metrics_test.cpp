@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "tests/integration/process.h"
+#include "tests/support/http.h"
 
 namespace lwm2msim {
 namespace {
@@ -32,6 +33,14 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::ChildProcess;
+using testing::Exposition;
+using testing::http_get;
+using testing::HttpResponse;
+using testing::loopback;
+using testing::metrics_port;
+using testing::parse_exposition;
+using testing::Sample;
+using testing::Socket;
 
 // CI installs Debian's prometheus package; without it these tests fail rather than skip.
 constexpr const char* kPrometheus = "/usr/bin/prometheus";
@@ -65,32 +74,6 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// A socket descriptor, closed on destruction.
-class Socket {
- public:
-  explicit Socket(int type) : fd_(::socket(AF_INET, type | SOCK_CLOEXEC, 0)) {
-    if (fd_ < 0) {
-      throw std::runtime_error("socket failed");
-    }
-  }
-  ~Socket() { ::close(fd_); }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = htons(port);
-  return sa;
-}
-
 // A TCP listener on 127.0.0.1 at a free port, holding the port until destroyed.
 class TcpListener {
  public:
@@ -116,66 +99,6 @@ uint16_t free_tcp_port() {
   return TcpListener().port();
 }
 
-struct HttpResponse {
-  int status = 0;
-  std::string body;
-};
-
-// HTTP/1.0 GET from 127.0.0.1:port; nullopt unless a whole response arrives within `timeout`.
-std::optional<HttpResponse> http_get(uint16_t port, const std::string& target,
-                                     milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  Socket s(SOCK_STREAM);
-  // On Linux the send timeout also bounds connect().
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
-  ::setsockopt(s.fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  const sockaddr_in sa = loopback(port);
-  if (::connect(s.fd(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
-    return std::nullopt;
-  }
-  const std::string request = "GET " + target +
-                              " HTTP/1.0\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                              "\r\nAccept: */*\r\n\r\n";
-  size_t sent = 0;
-  while (sent < request.size()) {
-    const ssize_t n = ::send(s.fd(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) {
-      return std::nullopt;
-    }
-    sent += static_cast<size_t>(n);
-  }
-  std::string raw;
-  while (true) {
-    const auto left =
-        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      return std::nullopt;
-    }
-    pollfd pfd{s.fd(), POLLIN, 0};
-    if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) {
-      continue;
-    }
-    char buf[8192];
-    const ssize_t n = ::recv(s.fd(), buf, sizeof buf, 0);
-    if (n < 0) {
-      return std::nullopt;
-    }
-    if (n == 0) {
-      break;
-    }
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  const size_t header_end = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/1.", 0) != 0 || header_end == std::string::npos || raw.size() < 12) {
-    return std::nullopt;
-  }
-  HttpResponse r;
-  r.status = std::atoi(raw.c_str() + 9);
-  r.body = raw.substr(header_end + 4);
-  return r;
-}
-
 // Reads a child's output for `budget` so it never blocks on a full pipe.
 void pump_for(ChildProcess& p, milliseconds budget) {
   p.wait_stderr("\x01\x02", budget);
@@ -186,115 +109,6 @@ std::string describe(ChildProcess& p) {
   const std::optional<int> code = p.wait(milliseconds(0));
   return (code ? "exited with status " + std::to_string(*code) : std::string("still running")) +
          "; stderr:\n" + p.err();
-}
-
-// Waits for `run`'s first stderr line and returns the metrics port it names, or 0.
-uint16_t metrics_port(ChildProcess& run) {
-  if (!run.wait_stderr("\n", seconds(30))) {
-    return 0;
-  }
-  const std::string first = run.err().substr(0, run.err().find('\n'));
-  constexpr std::string_view kPrefix = "metrics on http://127.0.0.1:";
-  const size_t at = first.find(kPrefix);
-  if (at == std::string::npos) {
-    return 0;
-  }
-  const size_t begin = at + kPrefix.size();
-  const size_t end = first.find("/metrics", begin);
-  if (end == std::string::npos || end == begin) {
-    return 0;
-  }
-  uint32_t port = 0;
-  const auto [ptr, ec] = std::from_chars(first.data() + begin, first.data() + end, port);
-  if (ec != std::errc() || ptr != first.data() + end) {
-    return 0;
-  }
-  return port > 0 && port < 65536 ? static_cast<uint16_t>(port) : 0;
-}
-
-// One sample line of the text exposition format.
-struct Sample {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-};
-
-struct Exposition {
-  std::map<std::string, std::string> types;  // family name -> TYPE
-  std::vector<Sample> samples;
-};
-
-// Parses the text exposition format; empty string on success, else the offending line.
-std::string parse_exposition(const std::string& text, Exposition* out) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) {
-      nl = text.size();
-    }
-    const std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (line.empty()) {
-      continue;
-    }
-    if (line[0] == '#') {
-      if (line.rfind("# TYPE ", 0) == 0) {
-        const size_t sp = line.find(' ', 7);
-        if (sp == std::string::npos) {
-          return line;
-        }
-        out->types[line.substr(7, sp - 7)] = line.substr(sp + 1);
-      }
-      continue;
-    }
-    Sample s;
-    size_t i = line.find_first_of("{ ");
-    if (i == std::string::npos) {
-      return line;
-    }
-    s.name = line.substr(0, i);
-    if (line[i] == '{') {
-      ++i;
-      while (i < line.size() && line[i] != '}') {
-        const size_t eq = line.find("=\"", i);
-        if (eq == std::string::npos) {
-          return line;
-        }
-        const std::string key = line.substr(i, eq - i);
-        std::string value;
-        size_t j = eq + 2;
-        for (; j < line.size() && line[j] != '"'; ++j) {
-          if (line[j] == '\\' && j + 1 < line.size()) {
-            ++j;
-          }
-          value += line[j];
-        }
-        if (j >= line.size()) {
-          return line;
-        }
-        s.labels[key] = value;
-        i = j + 1;
-        if (i < line.size() && line[i] == ',') {
-          ++i;
-        }
-      }
-      if (i >= line.size()) {
-        return line;
-      }
-      ++i;  // '}'
-    }
-    if (i >= line.size() || line[i] != ' ') {
-      return line;
-    }
-    const std::string value = line.substr(i + 1, line.find(' ', i + 1) - (i + 1));
-    char* end = nullptr;
-    s.value = std::strtod(value.c_str(), &end);
-    if (value.empty() || *end != '\0') {
-      return line;
-    }
-    out->samples.push_back(std::move(s));
-  }
-  return {};
 }
 
 std::string label_text(const std::map<std::string, std::string>& labels) {

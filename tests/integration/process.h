@@ -12,42 +12,9 @@
 #include <vector>
 
 #include "sim/util/address_plan.h"
+#include "tests/support/child_process.h"
 
 namespace lwm2msim::testing {
-
-// A child process with its stdout and stderr captured; killed (SIGKILL) and reaped on destruction.
-class ChildProcess {
- public:
-  explicit ChildProcess(std::vector<std::string> args);
-  ~ChildProcess();
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  // Reads stdout until a line containing `needle` arrives; returns it, or nullopt on timeout/EOF.
-  std::optional<std::string> wait_stdout_line(const std::string& needle,
-                                              std::chrono::milliseconds timeout);
-  // Waits until stderr contains `needle` anywhere; false on timeout/EOF.
-  bool wait_stderr(const std::string& needle, std::chrono::milliseconds timeout);
-  void signal(int sig);
-  // Waits for exit; returns the exit code (128+signal if killed), or nullopt on timeout.
-  std::optional<int> wait(std::chrono::milliseconds timeout);
-  void kill_now();
-  const std::string& out() const { return out_; }
-  const std::string& err() const { return err_; }
-  pid_t pid() const { return pid_; }
-
- private:
-  // Reads whatever is available within `budget` into out_/err_.
-  void pump(std::chrono::milliseconds budget);
-
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  int err_fd_ = -1;
-  std::string out_;
-  std::string err_;
-  size_t out_scan_ = 0;
-  std::optional<int> status_;
-};
 
 // Starts `lwm2m-sim server` on 127.0.0.1 (port 0 picks a free one) and learns its address.
 class ServerProcess {
