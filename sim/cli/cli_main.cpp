@@ -137,7 +137,7 @@ int cli_main(int argc, char** argv) {
   double rate = 1000;
   uint32_t threads = 0;
   std::string duration_text = "30s";
-  std::string local_addrs = "127.1.0.0/16";
+  std::string local_addrs = "127.64.0.0/10";
   std::string pattern = "sim-%06d";
   uint64_t seed = 1;
   uint32_t lifetime = 300;
@@ -147,6 +147,7 @@ int cli_main(int argc, char** argv) {
   double random_factor = 1.5;
   uint32_t max_retransmit = 4;
   std::string stop_timeout = "15s";
+  std::string io_coalesce = "1ms";
   std::string profile_path;
   std::string models_dir;
   uint32_t notify_con_every = 0;
@@ -204,6 +205,10 @@ int cli_main(int argc, char** argv) {
   run->add_option("--max-retransmit", max_retransmit, "CoAP MAX_RETRANSMIT")
       ->check(CLI::Range(0, 20));
   run->add_option("--stop-timeout", stop_timeout, "Bound on de-registering the fleet at the end")
+      ->check(duration);
+  run->add_option("--io-coalesce", io_coalesce,
+                  "When a worker's next timer is due within this, input is read at that tick "
+                  "rather than on arrival (arrival times stay exact); 0: read on arrival")
       ->check(duration);
   run->add_option("--notify-con-every", notify_con_every,
                   "Every Nth notification is CON (0: all NON, 1: all CON)");
@@ -276,6 +281,7 @@ int cli_main(int argc, char** argv) {
     f.seed = seed;
     f.socket_per_client = socket_per_client;
     f.stop_timeout = duration_of(stop_timeout);
+    f.io_coalesce = duration_of(io_coalesce);
     f.notify_con_every = notify_con_every;
     f.sample_period = std::max<TimeUs>(duration_of(sample_period), kUsPerMs);
     f.reboot_delay = duration_of(reboot_delay);

@@ -115,7 +115,7 @@ void VirtualClient::begin_exchange(ClientEnv& env, uint32_t id, ClientState next
   retransmits_ = 0;
   flags_ &= static_cast<uint16_t>(~kAwaitingSeparate);
   due_at_ = due;
-  sent_at_ = env.now();
+  sent_at_ = env.send_time();
   timeout_ = static_cast<uint32_t>(env.config(id).coap.initial_timeout(env.rng()));
   transmit(env, id);
   env.schedule(id, sent_at_ + timeout_);

@@ -88,7 +88,11 @@ class ClientEnv {
   virtual ~ClientEnv() = default;
   // The settings of the client's group.
   virtual const ClientConfig& config(uint32_t client) const = 0;
+  // When the event being handled happened: a datagram's arrival while it is handled.
   virtual TimeUs now() const = 0;
+  // When a message queued now leaves (the clock, even while input is handled late): round trips
+  // count from here.
+  virtual TimeUs send_time() const { return now(); }
   virtual Rng& rng() = 0;
   virtual ClientStats& stats() = 0;
   // Fleet-wide index of the worker-local client id (for its endpoint name).

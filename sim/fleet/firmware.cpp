@@ -3,7 +3,6 @@
 // installs the package for the group's update time, then the device reboots into it.
 #include <algorithm>
 #include <array>
-#include <asio/post.hpp>
 
 #include "sim/fleet/worker.h"
 
@@ -21,11 +20,7 @@ std::string_view last_segment(std::string_view path) {
 }  // namespace
 
 Worker::Report* Worker::find_report_kind(uint32_t client, ReportKind kind) {
-  auto it = reports_by_client_.find(client);
-  if (it == reports_by_client_.end()) {
-    return nullptr;
-  }
-  for (uint32_t slot : it->second) {
+  for (uint32_t slot = report_head_[client]; slot != UINT32_MAX; slot = reports_[slot].next) {
     if (reports_[slot].kind == kind) {
       return &reports_[slot];
     }

@@ -63,6 +63,9 @@ struct FleetConfig {
   // Stop: de-registrations started per second, and the bound on the whole stop.
   double stop_rate = 20000;
   TimeUs stop_timeout = 15 * kUsPerSec;
+  // When a worker's next timer is due within this, it reads input at that tick instead of waking
+  // for each datagram (kernel timestamps keep the measured times exact); 0: wake for every input.
+  TimeUs io_coalesce = 1000;
   // The device every client is when `groups` is empty (default: the built-in profile).
   std::shared_ptr<const Profile> profile;
   // Groups in fleet-index order; empty: one group of `clients` devices of `profile`. When

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <asio/post.hpp>
 #include <cmath>
 
 namespace lwm2msim {
@@ -25,13 +24,13 @@ Worker::Worker(const FleetConfig& config, const ShardLayout& layout, uint32_t in
       delay_timer_id_(local_count_ + 2),
       timeline_(config.phases),
       stop_rate_(config.stop_rate),
-      wake_timer_(io_),
-      transport_(io_, *this),
+      transport_(*this),
       wheel_(local_count_ + 3),
       clients_(local_count_),
       rng_(mix_seed(config.seed, index)),
       duplicates_(duplicate_entries(local_count_), duplicate_entries(local_count_) * 160,
-                  config.client.coap.exchange_lifetime()) {
+                  config.client.coap.exchange_lifetime()),
+      report_head_(local_count_, UINT32_MAX) {
   state_counts_[static_cast<size_t>(ClientState::kIdle)].set(local_count_);
   for (const FleetGroup& g : config.groups) {
     GroupRuntime& r = groups_.emplace_back();
@@ -58,7 +57,7 @@ const Worker::GroupRuntime& Worker::group(uint32_t client) const {
 
 Worker::~Worker() {
   if (thread_.joinable()) {
-    io_.stop();
+    loop_.stop();
     thread_.join();
   }
 }
@@ -73,7 +72,7 @@ std::string Worker::prepare() {
       if (plan.port_first() != 0) {
         bind.port = static_cast<uint16_t>(plan.port_first() + i / plan.ip_count());
       }
-      if (transport_.open(bind, false, false, &error) < 0) {
+      if (transport_.open(bind, false, false, &error, config_.io_coalesce > 0) < 0) {
         return error;
       }
     }
@@ -88,7 +87,7 @@ std::string Worker::prepare() {
       if (plan.port_first() != 0) {
         bind.port = static_cast<uint16_t>(plan.port_first() + g * layout_.sockets + s);
       }
-      if (transport_.open(bind, true, false, &error) < 0) {
+      if (transport_.open(bind, true, false, &error, config_.io_coalesce > 0) < 0) {
         return error;
       }
     }
@@ -108,6 +107,10 @@ void Worker::join() {
 }
 
 TimeUs Worker::now() const {
+  return at_arrival_ ? arrival_ : send_time();
+}
+
+TimeUs Worker::send_time() const {
   return static_cast<TimeUs>(std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::steady_clock::now() - epoch_)
                                  .count());
@@ -117,41 +120,33 @@ void Worker::run() {
   in_dispatch_ = true;
   director_tick();
   in_dispatch_ = false;
-  transport_.start();
-  arm();
-  io_.run();
+  loop_.set_input(transport_.epoll_fd());
+  const auto coalesce = std::chrono::microseconds(config_.io_coalesce);
+  while (!loop_.stopped()) {
+    const std::optional<uint64_t> next = wheel_.next_wakeup();
+    const auto deadline = next ? epoch_ + std::chrono::microseconds(*next * kTickUs)
+                               : std::chrono::steady_clock::time_point::max();
+    // Under load a timer is due every tick: input then waits for that tick, so one wake-up
+    // serves both (at most io_coalesce later; arrival times come from the kernel).
+    const bool batch_input =
+        next && coalesce.count() > 0 && deadline - std::chrono::steady_clock::now() <= coalesce;
+    const bool input = loop_.wait(deadline, !batch_input);
+    loop_.run_posted();
+    if (input || batch_input) {
+      in_dispatch_ = true;
+      transport_.drain_ready();
+      in_dispatch_ = false;
+    }
+    on_wake();
+  }
   finished_.store(true, std::memory_order_release);
 }
 
-void Worker::arm() {
-  const std::optional<uint64_t> next = wheel_.next_wakeup();
-  if (!next) {
-    if (armed_tick_ != UINT64_MAX) {
-      armed_tick_ = UINT64_MAX;
-      wake_timer_.cancel();
-    }
-    return;
-  }
-  if (*next == armed_tick_) {
-    return;
-  }
-  armed_tick_ = *next;
-  wake_timer_.expires_at(epoch_ + std::chrono::microseconds(*next * kTickUs));
-  wake_timer_.async_wait([this](const asio::error_code& ec) {
-    if (ec) {
-      return;
-    }
-    on_wake();
-  });
-}
-
 void Worker::on_wake() {
-  armed_tick_ = UINT64_MAX;
   in_dispatch_ = true;
   wheel_.advance(now() / kTickUs, [this](uint32_t id, uint64_t due_tick) { fire(id, due_tick); });
   in_dispatch_ = false;
   transport_.flush();
-  arm();
 }
 
 void Worker::fire(uint32_t id, uint64_t due_tick) {
@@ -172,11 +167,7 @@ void Worker::fire(uint32_t id, uint64_t due_tick) {
 }
 
 void Worker::schedule(uint32_t client, TimeUs due) {
-  const uint64_t tick = to_tick(due);
-  wheel_.schedule(client, tick);
-  if (!in_dispatch_ && tick < armed_tick_) {
-    arm();
-  }
+  wheel_.schedule(client, to_tick(due));
 }
 
 void Worker::send(uint32_t client, std::span<const uint8_t> datagram) {
@@ -278,7 +269,7 @@ void Worker::on_state_change(uint32_t client, ClientState from, ClientState to) 
   if (to == ClientState::kStopped) {
     if (stopping_ && state_counts_[static_cast<size_t>(ClientState::kStopped)].value() ==
                          int64_t{local_count_}) {
-      asio::post(io_, [this] { finish_stop(); });
+      loop_.post([this] { finish_stop(); });
     }
   }
 }
@@ -304,6 +295,16 @@ uint32_t Worker::client_of(const ReceivedDatagram& d, bool* stale) const {
 }
 
 void Worker::on_datagram(const ReceivedDatagram& d) {
+  if (d.arrival_ns != 0) {
+    const auto since_epoch = std::chrono::nanoseconds(d.arrival_ns) - epoch_.time_since_epoch();
+    arrival_ = since_epoch.count() > 0 ? static_cast<TimeUs>(since_epoch.count() / 1000) : 0;
+    at_arrival_ = true;
+  }
+  handle_datagram(d);
+  at_arrival_ = false;
+}
+
+void Worker::handle_datagram(const ReceivedDatagram& d) {
   bool stale = false;
   const uint32_t client = client_of(d, &stale);
   if (client == UINT32_MAX) {
@@ -603,7 +604,7 @@ uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2m
         request_stats_.writes_applied.add();
         if (path.object == 5 && path.depth() >= 2 && (path.depth() == 2 || path.resource == 1)) {
           // After the answer: the download's first request follows the 2.04.
-          asio::post(io_, [this, client, path] {
+          loop_.post([this, client, path] {
             firmware_uri_written(client, path);
             transport_.flush();
           });
@@ -644,14 +645,14 @@ uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2m
         case ExecuteEffect::kReboot:
           // Answer first (the caller replies before anything else happens), then go down.
           request_stats_.reboots.add();
-          asio::post(io_, [this, client] {
+          loop_.post([this, client] {
             drop_reports(client);
             clients_[client].reboot(*this, client, now() + config_.reboot_delay);
             transport_.flush();
           });
           break;
         case ExecuteEffect::kRegistrationUpdate:
-          asio::post(io_, [this, client] {
+          loop_.post([this, client] {
             clients_[client].request_update(*this, client, false, false);
             transport_.flush();
           });
@@ -767,7 +768,8 @@ uint32_t Worker::alloc_report(uint32_t client) {
   reports_[slot] = Report{};
   reports_[slot].client = client;
   reports_[slot].peer = config_.client.server;
-  reports_by_client_[client].push_back(slot);
+  reports_[slot].next = report_head_[client];
+  report_head_[client] = slot;
   return slot;
 }
 
@@ -777,11 +779,11 @@ void Worker::free_report(uint32_t slot) {
     return;
   }
   wheel_.cancel(first_report_id_ + slot);
-  auto it = reports_by_client_.find(r.client);
-  if (it != reports_by_client_.end()) {
-    std::erase(it->second, slot);
-    if (it->second.empty()) {
-      reports_by_client_.erase(it);
+  for (uint32_t* link = &report_head_[r.client]; *link != UINT32_MAX;
+       link = &reports_[*link].next) {
+    if (*link == slot) {
+      *link = r.next;
+      break;
     }
   }
   r = Report{};
@@ -789,12 +791,8 @@ void Worker::free_report(uint32_t slot) {
 }
 
 Worker::Report* Worker::find_report(uint32_t client, std::span<const uint8_t> token) {
-  auto it = reports_by_client_.find(client);
-  if (it == reports_by_client_.end()) {
-    return nullptr;
-  }
   const CoapToken t = CoapToken::from(token);
-  for (uint32_t slot : it->second) {
+  for (uint32_t slot = report_head_[client]; slot != UINT32_MAX; slot = reports_[slot].next) {
     if (reports_[slot].token == t) {
       return &reports_[slot];
     }
@@ -884,12 +882,8 @@ void Worker::cancel_observation(uint32_t client, std::span<const uint8_t> token)
 }
 
 void Worker::drop_reports(uint32_t client) {
-  auto it = reports_by_client_.find(client);
-  if (it == reports_by_client_.end()) {
-    return;
-  }
-  const std::vector<uint32_t> slots = it->second;
-  for (uint32_t slot : slots) {
+  while (report_head_[client] != UINT32_MAX) {
+    const uint32_t slot = report_head_[client];
     const ReportKind kind = reports_[slot].kind;
     const uint32_t instance = reports_[slot].path.instance;
     free_report(slot);
@@ -904,14 +898,20 @@ void Worker::drop_reports(uint32_t client) {
   }
 }
 
+std::vector<uint32_t> Worker::report_slots(uint32_t client) const {
+  std::vector<uint32_t> slots;
+  for (uint32_t slot = report_head_[client]; slot != UINT32_MAX; slot = reports_[slot].next) {
+    slots.push_back(slot);
+  }
+  return slots;
+}
+
 void Worker::refresh_observations(uint32_t client) {
-  auto it = reports_by_client_.find(client);
-  if (it == reports_by_client_.end()) {
+  if (report_head_[client] == UINT32_MAX) {
     return;
   }
   const ClientContext ctx = context(client);
-  const std::vector<uint32_t> slots = it->second;
-  for (uint32_t slot : slots) {
+  for (uint32_t slot : report_slots(client)) {
     Report& r = reports_[slot];
     if (r.kind != ReportKind::kObservation) {
       continue;
@@ -1070,12 +1070,9 @@ void Worker::start_send(uint32_t client) {
   if (period == 0 || paths.empty() || config(client).version == Lwm2mVersion::k1_0) {
     return;
   }
-  auto it = reports_by_client_.find(client);
-  if (it != reports_by_client_.end()) {
-    for (uint32_t slot : it->second) {
-      if (reports_[slot].kind == ReportKind::kSend) {
-        return;
-      }
+  for (uint32_t slot = report_head_[client]; slot != UINT32_MAX; slot = reports_[slot].next) {
+    if (reports_[slot].kind == ReportKind::kSend) {
+      return;
     }
   }
   const uint32_t slot = alloc_report(client);
@@ -1142,12 +1139,11 @@ void Worker::do_send(uint32_t slot) {
 }
 
 bool Worker::on_report_response(uint32_t client, const CoapMessage& m) {
-  auto it = reports_by_client_.find(client);
-  if (it == reports_by_client_.end()) {
+  if (report_head_[client] == UINT32_MAX) {
     return false;
   }
   const bool empty_or_ack = m.type() == CoapType::kAck || m.type() == CoapType::kRst;
-  for (uint32_t slot : it->second) {
+  for (uint32_t slot = report_head_[client]; slot != UINT32_MAX; slot = reports_[slot].next) {
     Report& r = reports_[slot];
     const bool by_mid =
         empty_or_ack && r.mid == m.message_id() && (r.awaiting_ack || m.type() == CoapType::kRst);
@@ -1328,7 +1324,7 @@ void Worker::stop_all(double rate) {
 }
 
 void Worker::request_stop() {
-  asio::post(io_, [this] { begin_stop(); });
+  loop_.post([this] { begin_stop(); });
 }
 
 void Worker::begin_stop() {
@@ -1339,7 +1335,7 @@ void Worker::begin_stop() {
   stop_started_ = now();
   stop_deadline_ = stop_started_ + config_.stop_timeout;
   if (state_counts_[static_cast<size_t>(ClientState::kStopped)].value() == int64_t{local_count_}) {
-    asio::post(io_, [this] { finish_stop(); });
+    loop_.post([this] { finish_stop(); });
     return;
   }
   stop_sweep();
@@ -1373,19 +1369,18 @@ void Worker::stop_sweep() {
         clients_[id].abandon(*this, id);
       }
     }
-    asio::post(io_, [this] { finish_stop(); });
+    loop_.post([this] { finish_stop(); });
     return;
   }
   schedule(stop_timer_id_, stop_cursor_ < local_count_ ? t + kTickUs : stop_deadline_);
 }
 
 void Worker::finish_stop() {
-  if (finished_.load(std::memory_order_relaxed) || io_.stopped()) {
+  if (finished_.load(std::memory_order_relaxed) || loop_.stopped()) {
     return;
   }
   transport_.close();
-  wake_timer_.cancel();
-  io_.stop();
+  loop_.stop();
 }
 
 void Worker::collect(FleetSnapshot* out) const {

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -15,6 +13,7 @@
 #include "sim/fault/fault.h"
 #include "sim/fleet/fleet.h"
 #include "sim/timer/timer_wheel.h"
+#include "sim/transport/event_loop.h"
 
 namespace lwm2msim {
 
@@ -52,6 +51,7 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   // ClientEnv
   const ClientConfig& config(uint32_t client) const override { return group(client).spec->client; }
   TimeUs now() const override;
+  TimeUs send_time() const override;
   Rng& rng() override { return rng_; }
   ClientStats& stats() override { return client_stats_; }
   uint64_t global_index(uint32_t client) const override {
@@ -103,6 +103,7 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   // one CON in flight per observation).
   struct Report {
     uint32_t client = UINT32_MAX;  // UINT32_MAX: free slot
+    uint32_t next = UINT32_MAX;    // the client's next report slot (UINT32_MAX: the last)
     uint32_t sequence = 0;         // Observe option value of the last notification; next block
     uint32_t count = 0;            // notifications or Sends so far (CON every N); bytes fetched
     uint32_t timeout = 0;          // us, retransmission timeout while awaiting an ACK
@@ -122,8 +123,8 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   };
 
   void run();
+  // Fires the timers due by now and sends what they queued.
   void on_wake();
-  void arm();
   void fire(uint32_t id, uint64_t due_tick);
   void stop_sweep();
   void begin_stop();
@@ -136,6 +137,7 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   // To another host than the server (a firmware download): the server's faults do not apply.
   void send_to(uint32_t client, const Endpoint4& to, std::span<const uint8_t> datagram);
   void transmit_raw(uint32_t client, const Endpoint4& to, std::span<const uint8_t> datagram);
+  void handle_datagram(const ReceivedDatagram& d);
   // A datagram for a client, after the link's faults.
   void dispatch(uint32_t client, std::span<const uint8_t> datagram);
   void power_outages(TimeUs t);
@@ -196,6 +198,8 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   // An ACK, RST or response to a report's message; true when it was one.
   bool on_report_response(uint32_t client, const CoapMessage& m);
   void schedule_report(uint32_t slot, TimeUs due);
+  // A copy of the client's report slots, for loops that free some.
+  std::vector<uint32_t> report_slots(uint32_t client) const;
   void refresh_observations(uint32_t client);
   // Firmware update, pull over CoAP (sim/fleet/firmware.cpp). A Package URI write starts (or,
   // empty, cancels) a download; Execute Update installs and reboots.
@@ -235,11 +239,13 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   std::atomic<uint32_t> phase_{0};
   double stop_rate_;
 
-  asio::io_context io_;
-  asio::steady_timer wake_timer_;
+  EventLoop loop_;
   std::chrono::steady_clock::time_point epoch_;
-  uint64_t armed_tick_ = UINT64_MAX;
   bool in_dispatch_ = false;
+  // While a datagram is handled, now() is when it arrived: input read at a later tick still
+  // measures and schedules from its arrival.
+  bool at_arrival_ = false;
+  TimeUs arrival_ = 0;
 
   UdpTransport transport_;
   TimerWheel wheel_;
@@ -251,7 +257,9 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   std::string links_scratch_;
   std::vector<Report> reports_;
   std::vector<uint32_t> free_reports_;
-  std::unordered_map<uint32_t, std::vector<uint32_t>> reports_by_client_;
+  // By client: its first report slot (UINT32_MAX: none); a client's slots chain through
+  // Report::next. 4 bytes a client instead of a hash-map node for each one that reports.
+  std::vector<uint32_t> report_head_;
 
   bool stopping_ = false;
   uint32_t stop_cursor_ = 0;

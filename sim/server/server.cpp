@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <asio/io_context.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +15,7 @@
 #include "sim/server/directory.h"
 #include "sim/server/queue.h"
 #include "sim/timer/timer_wheel.h"
+#include "sim/transport/event_loop.h"
 #include "sim/transport/udp_transport.h"
 
 namespace lwm2msim {
@@ -175,8 +173,7 @@ class ServerThread final : public DatagramHandler {
         count_(count),
         stats_text_(std::move(stats_text)),
         log_lines_(log_lines),
-        tick_timer_(io_),
-        transport_(io_, *this),
+        transport_(*this),
         rng_(mix_seed(config.seed, 0x5e7e7 + index)),
         duplicates_(262144, 262144 * 96, config.coap.exchange_lifetime()),
         next_mid_(static_cast<uint16_t>(rng_.next())),
@@ -193,20 +190,10 @@ class ServerThread final : public DatagramHandler {
   void start(std::chrono::steady_clock::time_point epoch, std::string firmware_uri) {
     epoch_ = epoch;
     firmware_uri_ = std::move(firmware_uri);
-    thread_ = std::thread([this] {
-      transport_.start();
-      arm_tick();
-      io_.run();
-    });
+    thread_ = std::thread([this] { run(); });
   }
 
-  void stop() {
-    asio::post(io_, [this] {
-      transport_.close();
-      tick_timer_.cancel();
-      io_.stop();
-    });
-  }
+  void stop() { loop_.stop(); }
 
   void join() {
     if (thread_.joinable()) {
@@ -220,7 +207,7 @@ class ServerThread final : public DatagramHandler {
   // Thread-safe: a queue-mode client of this thread was heard from at `peer` (an Update that
   // another thread received); its held requests go out.
   void post_wake(uint32_t registration, const Endpoint4& peer) {
-    asio::post(io_, [this, registration, peer] { wake(registration, &peer, now()); });
+    loop_.post([this, registration, peer] { wake(registration, &peer, now()); });
   }
 
   void on_datagram(const ReceivedDatagram& d) override {
@@ -247,7 +234,7 @@ class ServerThread final : public DatagramHandler {
 
   // Thread-safe: an answer or notification for a request this thread sent, received by another.
   void post_response(const Endpoint4& peer, std::span<const uint8_t> data) {
-    asio::post(io_, [this, peer, bytes = std::vector<uint8_t>(data.begin(), data.end())] {
+    loop_.post([this, peer, bytes = std::vector<uint8_t>(data.begin(), data.end())] {
       CoapMessage m;
       if (m.parse(bytes) == CoapParseError::kOk) {
         handle_response(peer, m);
@@ -316,15 +303,23 @@ class ServerThread final : public DatagramHandler {
                                    .count());
   }
 
-  void arm_tick() {
-    tick_timer_.expires_after(std::chrono::microseconds(kTickUs));
-    tick_timer_.async_wait([this](const asio::error_code& ec) {
-      if (ec) {
-        return;
+  void run() {
+    loop_.set_input(transport_.epoll_fd());
+    // The server answers every datagram at once: its latency is what the fleet measures.
+    auto next_tick = std::chrono::steady_clock::now() + std::chrono::microseconds(kTickUs);
+    while (!loop_.stopped()) {
+      const bool input = loop_.wait(next_tick, true);
+      loop_.run_posted();
+      if (input) {
+        transport_.drain_ready();
       }
-      on_tick();
-      arm_tick();
-    });
+      if (std::chrono::steady_clock::now() >= next_tick) {
+        on_tick();
+        next_tick = std::chrono::steady_clock::now() + std::chrono::microseconds(kTickUs);
+      }
+      transport_.flush();
+    }
+    transport_.close();
   }
 
   // Within an outage: nothing is received or sent; timers wait for the server to come back.
@@ -769,7 +764,7 @@ class ServerThread final : public DatagramHandler {
     }
     // Sent after the message at hand is handled: sending now could move the pending requests it
     // refers to.
-    asio::post(io_, [this, registration] { wake(registration, nullptr, now()); });
+    loop_.post([this, registration] { wake(registration, nullptr, now()); });
   }
 
   // Held requests of registrations that went away (De-register, expiry, a new Register) are
@@ -1462,8 +1457,7 @@ class ServerThread final : public DatagramHandler {
   uint32_t count_;
   std::function<std::string()> stats_text_;
   std::atomic<uint32_t>& log_lines_;
-  asio::io_context io_;
-  asio::steady_timer tick_timer_;
+  EventLoop loop_;
   UdpTransport transport_;
   TimerWheel wheel_;
   Rng rng_;

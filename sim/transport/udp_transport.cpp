@@ -4,9 +4,10 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <asio/post.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -34,14 +35,15 @@ void grow_buffer(int fd, int option, int force_option) {
 
 }  // namespace
 
-UdpTransport::UdpTransport(asio::io_context& io, DatagramHandler& handler)
-    : io_(io), handler_(handler), queue_(kBatch), rx_buffers_(kBatch) {}
+UdpTransport::UdpTransport(DatagramHandler& handler)
+    : handler_(handler), queue_(kBatch), rx_buffers_(kBatch) {}
 
 UdpTransport::~UdpTransport() {
   close();
 }
 
-int UdpTransport::open(const Endpoint4& bind, bool multiplex, bool reuse_port, std::string* error) {
+int UdpTransport::open(const Endpoint4& bind, bool multiplex, bool reuse_port, std::string* error,
+                       bool timestamps) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     *error = std::string("socket(): ") + std::strerror(errno) +
@@ -56,6 +58,9 @@ int UdpTransport::open(const Endpoint4& bind, bool multiplex, bool reuse_port, s
   }
   if (reuse_port) {
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  }
+  if (timestamps && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0) {
+    timestamps = false;
   }
   grow_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE);
   grow_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE);
@@ -83,31 +88,13 @@ int UdpTransport::open(const Endpoint4& bind, bool multiplex, bool reuse_port, s
     ::close(fd);
     return -1;
   }
-  sockets_.push_back({fd, Endpoint4{ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)}, multiplex});
+  sockets_.push_back(
+      {fd, Endpoint4{ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)}, multiplex, timestamps});
   return static_cast<int>(sockets_.size() - 1);
 }
 
 Endpoint4 UdpTransport::local_address(uint32_t socket) const {
   return sockets_[socket].local;
-}
-
-void UdpTransport::start() {
-  if (epoll_fd_ < 0 || watcher_) {
-    return;
-  }
-  watcher_ = std::make_unique<asio::posix::stream_descriptor>(io_, epoll_fd_);
-  arm();
-}
-
-void UdpTransport::arm() {
-  watcher_->async_wait(asio::posix::stream_descriptor::wait_read,
-                       [this](const asio::error_code& ec) {
-                         if (ec || closed_) {
-                           return;
-                         }
-                         drain_ready();
-                         arm();
-                       });
 }
 
 void UdpTransport::drain_ready() {
@@ -135,14 +122,16 @@ bool UdpTransport::receive_batch(uint32_t socket) {
   std::array<mmsghdr, kBatch> msgs{};
   std::array<iovec, kBatch> iovs{};
   std::array<sockaddr_in, kBatch> peers{};
-  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(in_pktinfo))>, kBatch> controls;
+  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(in_pktinfo)) + CMSG_SPACE(sizeof(timespec))>,
+             kBatch>
+      controls;
   for (size_t i = 0; i < kBatch; ++i) {
     iovs[i] = {rx_buffers_[i].data(), rx_buffers_[i].size()};
     msgs[i].msg_hdr.msg_name = &peers[i];
     msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
     msgs[i].msg_hdr.msg_iov = &iovs[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
-    if (s.multiplex) {
+    if (s.multiplex || s.timestamps) {
       msgs[i].msg_hdr.msg_control = controls[i].data();
       msgs[i].msg_hdr.msg_controllen = controls[i].size();
     }
@@ -151,6 +140,16 @@ bool UdpTransport::receive_batch(uint32_t socket) {
   const int n = recvmmsg(s.fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
   if (n <= 0) {
     return false;
+  }
+  // The kernel stamps with CLOCK_REALTIME; the loop thinks in CLOCK_MONOTONIC.
+  int64_t realtime_to_monotonic = 0;
+  if (s.timestamps) {
+    timespec mono{};
+    timespec real{};
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    realtime_to_monotonic =
+        (mono.tv_sec - real.tv_sec) * 1'000'000'000LL + mono.tv_nsec - real.tv_nsec;
   }
   for (int i = 0; i < n; ++i) {
     const auto idx = static_cast<size_t>(i);
@@ -162,14 +161,16 @@ bool UdpTransport::receive_batch(uint32_t socket) {
     ReceivedDatagram d;
     d.socket = socket;
     d.local = s.local;
-    if (s.multiplex) {
-      for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
-           c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
-        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-          in_pktinfo info;
-          std::memcpy(&info, CMSG_DATA(c), sizeof info);
-          d.local.ip = ntohl(info.ipi_addr.s_addr);
-        }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        in_pktinfo info;
+        std::memcpy(&info, CMSG_DATA(c), sizeof info);
+        d.local.ip = ntohl(info.ipi_addr.s_addr);
+      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        d.arrival_ns = ts.tv_sec * 1'000'000'000LL + ts.tv_nsec + realtime_to_monotonic;
       }
     }
     d.peer = {ntohl(peers[idx].sin_addr.s_addr), ntohs(peers[idx].sin_port)};
@@ -197,77 +198,79 @@ void UdpTransport::send(uint32_t socket, uint32_t from_ip, const Endpoint4& to,
   o.to = to;
   o.length = static_cast<uint16_t>(data.size());
   std::memcpy(o.data.data(), data.data(), data.size());
-  schedule_flush();
-}
-
-void UdpTransport::schedule_flush() {
-  if (flush_scheduled_) {
-    return;
-  }
-  flush_scheduled_ = true;
-  asio::post(io_, [this] {
-    flush_scheduled_ = false;
-    flush();
-  });
 }
 
 void UdpTransport::flush() {
+  if (queued_ == 0) {
+    return;
+  }
+  // Clients of one worker spread over its sockets: group the queue by socket (stable, so each
+  // client's datagrams keep their order) and send each group with one sendmmsg.
+  std::array<uint8_t, kBatch> order;
+  for (size_t i = 0; i < queued_; ++i) {
+    order[i] = static_cast<uint8_t>(i);
+  }
+  std::stable_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(queued_),
+                   [this](uint8_t a, uint8_t b) { return queue_[a].socket < queue_[b].socket; });
   size_t start = 0;
   while (start < queued_) {
-    // One sendmmsg per run of datagrams leaving through the same socket.
-    size_t end = start;
-    while (end < queued_ && queue_[end].socket == queue_[start].socket) {
+    size_t end = start + 1;
+    while (end < queued_ && queue_[order[end]].socket == queue_[order[start]].socket) {
       ++end;
     }
-    const Socket& s = sockets_[queue_[start].socket];
-    const size_t count = end - start;
-    std::array<mmsghdr, kBatch> msgs{};
-    std::array<iovec, kBatch> iovs{};
-    std::array<sockaddr_in, kBatch> dests{};
-    std::array<std::array<uint8_t, CMSG_SPACE(sizeof(in_pktinfo))>, kBatch> controls{};
-    for (size_t i = 0; i < count; ++i) {
-      Outgoing& o = queue_[start + i];
-      dests[i] = to_sockaddr(o.to);
-      iovs[i] = {o.data.data(), o.length};
-      msghdr& h = msgs[i].msg_hdr;
-      h.msg_name = &dests[i];
-      h.msg_namelen = sizeof(sockaddr_in);
-      h.msg_iov = &iovs[i];
-      h.msg_iovlen = 1;
-      if (s.multiplex && o.from_ip != 0) {
-        h.msg_control = controls[i].data();
-        h.msg_controllen = controls[i].size();
-        cmsghdr* c = CMSG_FIRSTHDR(&h);
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-        in_pktinfo info{};
-        info.ipi_spec_dst.s_addr = htonl(o.from_ip);
-        std::memcpy(CMSG_DATA(c), &info, sizeof info);
-      }
-    }
-    size_t sent = 0;
-    while (sent < count) {
-      stats_.syscalls.add();
-      const int n = sendmmsg(s.fd, msgs.data() + sent, static_cast<unsigned>(count - sent), 0);
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        // The datagram at the head failed (buffer full, unreachable); CoAP retransmission copes.
-        stats_.send_errors.add();
-        ++sent;
-        continue;
-      }
-      for (int i = 0; i < n; ++i) {
-        stats_.datagrams_out.add();
-        stats_.bytes_out.add(iovs[sent + static_cast<size_t>(i)].iov_len);
-      }
-      sent += static_cast<size_t>(n);
-    }
+    send_run(std::span<const uint8_t>(order.data() + start, end - start));
     start = end;
   }
   queued_ = 0;
+}
+
+void UdpTransport::send_run(std::span<const uint8_t> run) {
+  const Socket& s = sockets_[queue_[run[0]].socket];
+  const size_t count = run.size();
+  std::array<mmsghdr, kBatch> msgs{};
+  std::array<iovec, kBatch> iovs{};
+  std::array<sockaddr_in, kBatch> dests{};
+  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(in_pktinfo))>, kBatch> controls{};
+  for (size_t i = 0; i < count; ++i) {
+    Outgoing& o = queue_[run[i]];
+    dests[i] = to_sockaddr(o.to);
+    iovs[i] = {o.data.data(), o.length};
+    msghdr& h = msgs[i].msg_hdr;
+    h.msg_name = &dests[i];
+    h.msg_namelen = sizeof(sockaddr_in);
+    h.msg_iov = &iovs[i];
+    h.msg_iovlen = 1;
+    if (s.multiplex && o.from_ip != 0) {
+      h.msg_control = controls[i].data();
+      h.msg_controllen = controls[i].size();
+      cmsghdr* c = CMSG_FIRSTHDR(&h);
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+      in_pktinfo info{};
+      info.ipi_spec_dst.s_addr = htonl(o.from_ip);
+      std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    }
+  }
+  size_t sent = 0;
+  while (sent < count) {
+    stats_.syscalls.add();
+    const int n = sendmmsg(s.fd, msgs.data() + sent, static_cast<unsigned>(count - sent), 0);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      // The datagram at the head failed (buffer full, unreachable); CoAP retransmission copes.
+      stats_.send_errors.add();
+      ++sent;
+      continue;
+    }
+    for (int i = 0; i < n; ++i) {
+      stats_.datagrams_out.add();
+      stats_.bytes_out.add(iovs[sent + static_cast<size_t>(i)].iov_len);
+    }
+    sent += static_cast<size_t>(n);
+  }
 }
 
 void UdpTransport::close() {
@@ -276,13 +279,6 @@ void UdpTransport::close() {
   }
   flush();
   closed_ = true;
-  if (watcher_) {
-    asio::error_code ec;
-    watcher_->cancel(ec);
-    // The descriptor is ours to close below, not Asio's.
-    watcher_->release();
-    watcher_.reset();
-  }
   for (Socket& s : sockets_) {
     ::close(s.fd);
   }

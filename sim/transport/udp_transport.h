@@ -1,10 +1,8 @@
 // transport: UDP sockets that each carry many local client addresses (IP_PKTINFO), or one
-// address each; batched receive (recvmmsg) and send (sendmmsg), driven by one worker's io_context.
+// address each; batched receive (recvmmsg) and send (sendmmsg), driven by one thread's EventLoop.
 #pragma once
 
 #include <array>
-#include <asio/io_context.hpp>
-#include <asio/posix/stream_descriptor.hpp>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -21,6 +19,7 @@ struct ReceivedDatagram {
   Endpoint4 local;      // destination address of the datagram (the virtual client's address)
   Endpoint4 peer;       // source address
   std::span<const uint8_t> data;
+  int64_t arrival_ns = 0;  // CLOCK_MONOTONIC when the kernel received it (0: not recorded)
 };
 
 class DatagramHandler {
@@ -41,35 +40,41 @@ struct TransportStats {
   Counter syscalls;       // recvmmsg + sendmmsg + epoll_wait calls
 };
 
-// Owns sockets and one epoll set; not thread-safe, used by the thread running its io_context.
+// Owns sockets and one epoll set; not thread-safe, used by the thread that runs its loop.
 class UdpTransport {
  public:
   static constexpr size_t kBatch = 64;
   static constexpr size_t kMaxDatagram = 1500;
 
-  UdpTransport(asio::io_context& io, DatagramHandler& handler);
+  explicit UdpTransport(DatagramHandler& handler);
   ~UdpTransport();
   UdpTransport(const UdpTransport&) = delete;
   UdpTransport& operator=(const UdpTransport&) = delete;
 
   // Opens a socket bound to `bind` (ip 0 = any; port 0 = kernel's choice). With `multiplex` the
   // socket reports each datagram's destination address and may send from any local address.
-  // `reuse_port` lets several sockets (one per thread) share a port. Returns the socket index, or
-  // -1 with *error set.
-  int open(const Endpoint4& bind, bool multiplex, bool reuse_port, std::string* error);
+  // `reuse_port` lets several sockets (one per thread) share a port. With `timestamps` every
+  // datagram carries the time the kernel received it (SO_TIMESTAMPNS), so a loop that reads input
+  // late still measures when it arrived. Returns the socket index, or -1 with *error set.
+  int open(const Endpoint4& bind, bool multiplex, bool reuse_port, std::string* error,
+           bool timestamps = false);
   // The address a socket is bound to (with the kernel-chosen port).
   Endpoint4 local_address(uint32_t socket) const;
   size_t socket_count() const { return sockets_.size(); }
 
-  // Queues a datagram; sent at the end of the current handler batch or when the queue is full.
+  // Queues a datagram; sent by the next flush (the owner's loop flushes once per turn) or when the
+  // queue is full.
   // `from_ip` selects the source address on a multiplexed socket (0 = the kernel's choice).
   void send(uint32_t socket, uint32_t from_ip, const Endpoint4& to, std::span<const uint8_t> data);
-  // Sends everything queued.
+  // Sends everything queued: one sendmmsg per socket.
   void flush();
 
-  // Starts watching for input; call once after opening sockets.
-  void start();
-  // Stops watching and closes every socket.
+  // Readable while some socket has input: what the owner's EventLoop waits on (-1 before open).
+  int epoll_fd() const { return epoll_fd_; }
+  // Reads what the sockets hold, in batches, handing each datagram to the handler; bounded, so a
+  // flooded socket cannot starve the loop's timers.
+  void drain_ready();
+  // Sends what is queued and closes every socket.
   void close();
 
   TransportStats& stats() { return stats_; }
@@ -80,6 +85,7 @@ class UdpTransport {
     int fd = -1;
     Endpoint4 local;
     bool multiplex = false;
+    bool timestamps = false;
   };
   struct Outgoing {
     uint32_t socket = 0;
@@ -89,20 +95,16 @@ class UdpTransport {
     std::array<uint8_t, kMaxDatagram> data;
   };
 
-  void arm();
-  void drain_ready();
   // Returns false when the socket has nothing more to read.
   bool receive_batch(uint32_t socket);
-  void schedule_flush();
+  // Sends queue_[order[first..last)], which all leave through one socket.
+  void send_run(std::span<const uint8_t> order);
 
-  asio::io_context& io_;
   DatagramHandler& handler_;
   std::vector<Socket> sockets_;
   int epoll_fd_ = -1;
-  std::unique_ptr<asio::posix::stream_descriptor> watcher_;
   std::vector<Outgoing> queue_;
   size_t queued_ = 0;
-  bool flush_scheduled_ = false;
   bool closed_ = false;
   // Receive buffers, reused for every batch.
   std::vector<std::array<uint8_t, kMaxDatagram>> rx_buffers_;
