@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sim/format/format.h"
+#include "sim/util/rng.h"
 #include "tests/unit/format_fixtures.h"
 
 namespace lwm2msim {
@@ -114,6 +115,59 @@ void BM_FormatSenmlJsonDecode(benchmark::State& state) {
              client_device_records());
 }
 BENCHMARK(BM_FormatSenmlJsonDecode);
+
+void BM_FormatOpaqueEncode(benchmark::State& state) {
+  Rng rng(7);
+  const std::vector<Record> records{{path(5, 0, 0), random_opaque(rng, 512)}};
+  run_encode(state, encode_opaque, typed_context(path(5, 0, 0), ResourceType::kOpaque), records);
+}
+BENCHMARK(BM_FormatOpaqueEncode);
+
+void BM_FormatOpaqueDecode(benchmark::State& state) {
+  Rng rng(7);
+  const std::vector<Record> records{{path(5, 0, 0), random_opaque(rng, 512)}};
+  run_decode(state, encode_opaque, decode_opaque,
+             typed_context(path(5, 0, 0), ResourceType::kOpaque), records);
+}
+BENCHMARK(BM_FormatOpaqueDecode);
+
+// The link format of a temperature sensor's Register payload (RFC 6690, LwM2M TS 6.2.1).
+std::vector<Link> registration_links() {
+  std::vector<Link> links{{"/", {{"rt", "\"oma.lwm2m\""}, {"ct", "11543"}}}};
+  for (const char* target : {"/1/0", "/3/0", "/4/0", "/3303/0", "/3303/1", "/5/0"}) {
+    links.push_back({target, {}});
+  }
+  links.push_back({"/3/0/6", {{"dim", "1"}}});
+  return links;
+}
+
+void BM_LinkFormatEncode(benchmark::State& state) {
+  const std::vector<Link> links = registration_links();
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const std::string text = encode_links(links);
+    bytes += text.size();
+    benchmark::DoNotOptimize(text.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+BENCHMARK(BM_LinkFormatEncode);
+
+void BM_LinkFormatDecode(benchmark::State& state) {
+  const std::string text = encode_links(registration_links());
+  std::vector<Link> out;
+  std::string error;
+  for (auto _ : state) {
+    out.clear();
+    if (!decode_links(text, &out, &error)) {
+      state.SkipWithError(error.c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_LinkFormatDecode);
 
 }  // namespace
 }  // namespace lwm2msim

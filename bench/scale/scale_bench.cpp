@@ -41,6 +41,7 @@ struct Options {
   unsigned sim_threads = 0;       // lwm2m-sim worker threads (0: one per core)
   unsigned server_threads = 1;
   std::string binary = LWM2MSIM_BINARY;
+  std::vector<std::string> sim_options;  // passed to `lwm2m-sim run` as they are
   std::string profile = std::string(LWM2MSIM_PROFILES_DIR) + "/temperature-sensor.yaml";
 };
 
@@ -207,6 +208,7 @@ SizeResult run_size(const Options& o, uint64_t n, const std::filesystem::path& d
   if (o.sim_threads != 0) {
     args.insert(args.end(), {"--threads", std::to_string(o.sim_threads)});
   }
+  args.insert(args.end(), o.sim_options.begin(), o.sim_options.end());
   ChildProcess sim(args);
   const uint16_t port = testing::metrics_port(sim);
   if (port == 0) {
@@ -413,6 +415,9 @@ int main(int argc, char** argv) {
   app.add_option("--server-threads", o.server_threads, "Built-in server threads")
       ->check(CLI::Range(1u, 64u));
   app.add_option("--binary", o.binary, "The lwm2m-sim executable");
+  app.add_option("--sim-option", o.sim_options,
+                 "An option for lwm2m-sim run, e.g. --sim-option=--io-coalesce=0 (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--profile", o.profile, "Device profile of the fleet");
   CLI11_PARSE(app, argc, argv);
   return lwm2msim::bench::run(o);

@@ -1104,8 +1104,11 @@ void Worker::do_send(uint32_t slot) {
   const SendPlan& plan = group(r.client).spec->profile->send();
   const ClientContext ctx = context(r.client);
   r.state.last_notified_at = ctx.t;
-  std::vector<Record> records;
-  std::vector<uint8_t> payload;
+  // Scratch buffers of the worker: a Send allocates nothing once they have grown.
+  std::vector<Record>& records = records_scratch_;
+  std::vector<uint8_t>& payload = payload_scratch_;
+  records.clear();
+  payload.clear();
   const ClientState state = clients_[r.client].state();
   if ((state != ClientState::kRegistered && state != ClientState::kUpdating) ||
       model(r.client).read_composite(r.composite, ctx, &records) != CoapCode::kContent) {

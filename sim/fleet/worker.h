@@ -255,6 +255,8 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   std::vector<GroupRuntime> groups_;
   ClientDataStore data_;
   std::string links_scratch_;
+  std::vector<Record> records_scratch_;   // a Send's records
+  std::vector<uint8_t> payload_scratch_;  // a Send's encoded payload
   std::vector<Report> reports_;
   std::vector<uint32_t> free_reports_;
   // By client: its first report slot (UINT32_MAX: none); a client's slots chain through
