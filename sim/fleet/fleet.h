@@ -1,5 +1,5 @@
 // fleet: the thread pool that runs virtual clients. A Worker is one thread with its own
-// io_context, sockets, timer wheel, clients and stats; the Fleet splits the clients among them.
+// event loop, sockets, timer wheel, clients and stats; the Fleet splits the clients among them.
 #pragma once
 
 #include <atomic>
