@@ -90,58 +90,66 @@ class Responder {
   std::thread thread_;
 };
 
-FloorResult finish(uint64_t exchanges, std::chrono::steady_clock::time_point start,
-                   double client_cpu, Responder& responder) {
-  FloorResult r;
-  r.exchanges = exchanges;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double responder_cpu = responder.stop();
-  if (exchanges > 0) {
-    r.client_cpu_us = client_cpu * 1e6 / static_cast<double>(exchanges);
-    r.responder_cpu_us = responder_cpu * 1e6 / static_cast<double>(exchanges);
+// A client socket, an echo responder and the request both floors send; measures the client's CPU
+// from construction.
+class Rig {
+ public:
+  explicit Rig(size_t payload) : request_(payload, 0x42), buf_(2048), to_(responder_.address()) {}
+
+  void send_request() {
+    ::sendto(client_.fd(), request_.data(), request_.size(), 0,
+             reinterpret_cast<const sockaddr*>(&to_), sizeof to_);
   }
-  return r;
-}
+  // True when a response came (within the socket's receive timeout).
+  bool receive(int flags) {
+    return ::recvfrom(client_.fd(), buf_.data(), buf_.size(), flags, nullptr, nullptr) > 0;
+  }
+  // Stops the responder and divides both sides' CPU by `exchanges`.
+  FloorResult finish(uint64_t exchanges) {
+    FloorResult r;
+    r.exchanges = exchanges;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double client_cpu = thread_cpu_seconds() - cpu_start_;
+    const double responder_cpu = responder_.stop();
+    if (exchanges > 0) {
+      r.client_cpu_us = client_cpu * 1e6 / static_cast<double>(exchanges);
+      r.responder_cpu_us = responder_cpu * 1e6 / static_cast<double>(exchanges);
+    }
+    return r;
+  }
+  std::chrono::steady_clock::time_point start() const { return start_; }
+
+ private:
+  Responder responder_;
+  UdpSocket client_;
+  std::vector<uint8_t> request_;
+  std::vector<uint8_t> buf_;
+  sockaddr_in to_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  double cpu_start_ = thread_cpu_seconds();
+};
 
 }  // namespace
 
 FloorResult saturated_floor(std::chrono::milliseconds duration, size_t payload, unsigned window) {
-  Responder responder;
-  UdpSocket client;
-  const sockaddr_in to = responder.address();
-  std::vector<uint8_t> request(payload, 0x42);
-  std::vector<uint8_t> buf(2048);
-  const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + duration;
-  const double cpu_start = thread_cpu_seconds();
-  auto send_one = [&] {
-    ::sendto(client.fd(), request.data(), request.size(), 0, reinterpret_cast<const sockaddr*>(&to),
-             sizeof to);
-  };
+  Rig rig(payload);
+  const auto deadline = rig.start() + duration;
   for (unsigned i = 0; i < window; ++i) {
-    send_one();
+    rig.send_request();
   }
   uint64_t exchanges = 0;
   while (std::chrono::steady_clock::now() < deadline) {
-    const ssize_t n = ::recvfrom(client.fd(), buf.data(), buf.size(), 0, nullptr, nullptr);
-    if (n > 0) {
+    if (rig.receive(0)) {
       ++exchanges;
     }
-    // A lost datagram (n < 0 after the receive timeout) is replaced, so the window stays full.
-    send_one();
+    // A lost datagram (no answer within the receive timeout) is replaced: the window stays full.
+    rig.send_request();
   }
-  const double client_cpu = thread_cpu_seconds() - cpu_start;
-  return finish(exchanges, start, client_cpu, responder);
+  return rig.finish(exchanges);
 }
 
 FloorResult paced_floor(std::chrono::milliseconds duration, size_t payload, double rate) {
-  Responder responder;
-  UdpSocket client;
-  const sockaddr_in to = responder.address();
-  std::vector<uint8_t> request(payload, 0x42);
-  std::vector<uint8_t> buf(2048);
-  const auto start = std::chrono::steady_clock::now();
-  const double cpu_start = thread_cpu_seconds();
+  Rig rig(payload);
   timespec tick{};
   clock_gettime(CLOCK_MONOTONIC, &tick);
   const int64_t ticks = duration.count();
@@ -154,17 +162,15 @@ FloorResult paced_floor(std::chrono::milliseconds duration, size_t payload, doub
       ++tick.tv_sec;
     }
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &tick, nullptr);
-    while (::recvfrom(client.fd(), buf.data(), buf.size(), MSG_DONTWAIT, nullptr, nullptr) > 0) {
+    while (rig.receive(MSG_DONTWAIT)) {
       ++exchanges;
     }
     owed += rate / 1000.0;
     for (; owed >= 1; owed -= 1) {
-      ::sendto(client.fd(), request.data(), request.size(), 0,
-               reinterpret_cast<const sockaddr*>(&to), sizeof to);
+      rig.send_request();
     }
   }
-  const double client_cpu = thread_cpu_seconds() - cpu_start;
-  return finish(exchanges, start, client_cpu, responder);
+  return rig.finish(exchanges);
 }
 
 }  // namespace lwm2msim::bench
