@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -56,20 +57,19 @@ struct Scrape {
   std::vector<std::pair<double, double>> lateness;  // (le seconds, cumulative count)
 };
 
-double sum(const testing::Exposition& e, const std::string& name, const std::string& label = {},
-           const std::string& value = {}) {
+// The sum of the samples of `name` that carry every label in `labels` with its value.
+double sum(const testing::Exposition& e, const std::string& name,
+           const std::map<std::string, std::string>& labels = {}) {
   double total = 0;
   for (const testing::Sample& s : e.samples) {
-    if (s.name != name) {
-      continue;
+    const bool matches =
+        s.name == name && std::all_of(labels.begin(), labels.end(), [&s](const auto& kv) {
+          auto it = s.labels.find(kv.first);
+          return it != s.labels.end() && it->second == kv.second;
+        });
+    if (matches) {
+      total += s.value;
     }
-    if (!label.empty()) {
-      auto it = s.labels.find(label);
-      if (it == s.labels.end() || it->second != value) {
-        continue;
-      }
-    }
-    total += s.value;
   }
   return total;
 }
@@ -81,14 +81,9 @@ std::optional<Scrape> scrape(uint16_t port) {
     return std::nullopt;
   }
   Scrape s;
-  s.registered = sum(e, "lwm2msim_clients", "state", "registered");
-  for (const testing::Sample& x : e.samples) {
-    if (x.name == "lwm2msim_client_requests_total" && x.labels.count("operation") != 0 &&
-        x.labels.at("operation") == "register" && x.labels.count("result") != 0 &&
-        x.labels.at("result") == "ok") {
-      s.registrations_ok += x.value;
-    }
-  }
+  s.registered = sum(e, "lwm2msim_clients", {{"state", "registered"}});
+  s.registrations_ok =
+      sum(e, "lwm2msim_client_requests_total", {{"operation", "register"}, {"result", "ok"}});
   s.client_exchanges = sum(e, "lwm2msim_client_requests_total") +
                        sum(e, "lwm2msim_sends_ok_total") + sum(e, "lwm2msim_sends_failed_total");
   s.server_exchanges = sum(e, "lwm2msim_server_requests_total");

@@ -117,9 +117,7 @@ TimeUs Worker::send_time() const {
 }
 
 void Worker::run() {
-  in_dispatch_ = true;
   director_tick();
-  in_dispatch_ = false;
   loop_.set_input(transport_.epoll_fd());
   const auto coalesce = std::chrono::microseconds(config_.io_coalesce);
   while (!loop_.stopped()) {
@@ -133,9 +131,7 @@ void Worker::run() {
     const bool input = loop_.wait(deadline, !batch_input);
     loop_.run_posted();
     if (input || batch_input) {
-      in_dispatch_ = true;
       transport_.drain_ready();
-      in_dispatch_ = false;
     }
     on_wake();
   }
@@ -143,9 +139,7 @@ void Worker::run() {
 }
 
 void Worker::on_wake() {
-  in_dispatch_ = true;
   wheel_.advance(now() / kTickUs, [this](uint32_t id, uint64_t due_tick) { fire(id, due_tick); });
-  in_dispatch_ = false;
   transport_.flush();
 }
 
@@ -1356,13 +1350,10 @@ void Worker::stop_sweep() {
             ? local_count_
             : static_cast<uint64_t>(per_worker * static_cast<double>(elapsed) / 1e6) + 1;
     const uint32_t target = static_cast<uint32_t>(std::min<uint64_t>(allowed, local_count_));
-    const bool was_dispatching = in_dispatch_;
-    in_dispatch_ = true;
     while (stop_cursor_ < target) {
       const uint32_t id = stop_cursor_++;
       clients_[id].stop(*this, id);
     }
-    in_dispatch_ = was_dispatching;
   }
   if (t >= stop_deadline_) {
     // Out of time: whoever has not finished is dropped and counted.

@@ -241,7 +241,6 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
 
   EventLoop loop_;
   std::chrono::steady_clock::time_point epoch_;
-  bool in_dispatch_ = false;
   // While a datagram is handled, now() is when it arrived: input read at a later tick still
   // measures and schedules from its arrival.
   bool at_arrival_ = false;

@@ -49,15 +49,26 @@ void receive(UdpTransport& t, Collector& c, size_t n) {
   }
 }
 
-TEST(UdpTransport, StampsArrivalInMonotonicTimeWhenAsked) {
+// A receiving and a sending transport on 127.0.0.1; tests open their sockets.
+class UdpTransportTest : public ::testing::Test {
+ protected:
+  // Opens a socket of `t` on 127.0.0.1 at a free port; its index.
+  int open(UdpTransport& t, bool timestamps = false) {
+    std::string error;
+    const int index = t.open(Endpoint4{0x7f000001, 0}, false, false, &error, timestamps);
+    EXPECT_GE(index, 0) << error;
+    return index;
+  }
+
   Collector rx_handler;
   Collector tx_handler;
-  UdpTransport rx(rx_handler);
-  UdpTransport tx(tx_handler);
-  std::string error;
-  const Endpoint4 loopback{0x7f000001, 0};
-  ASSERT_EQ(rx.open(loopback, false, false, &error, true), 0) << error;
-  ASSERT_EQ(tx.open(loopback, false, false, &error), 0) << error;
+  UdpTransport rx{rx_handler};
+  UdpTransport tx{tx_handler};
+};
+
+TEST_F(UdpTransportTest, StampsArrivalInMonotonicTimeWhenAsked) {
+  ASSERT_EQ(open(rx, true), 0);
+  ASSERT_EQ(open(tx), 0);
   const int64_t before = monotonic_ns();
   tx.send(0, 0, rx.local_address(0), bytes("ping"));
   tx.flush();
@@ -77,17 +88,11 @@ TEST(UdpTransport, StampsArrivalInMonotonicTimeWhenAsked) {
   EXPECT_EQ(tx_handler.got[0].arrival_ns, 0);
 }
 
-TEST(UdpTransport, FlushKeepsEachSocketsOrderWhenQueuedInterleaved) {
-  Collector rx_handler;
-  Collector tx_handler;
-  UdpTransport rx(rx_handler);
-  UdpTransport tx(tx_handler);
-  std::string error;
-  const Endpoint4 loopback{0x7f000001, 0};
-  ASSERT_EQ(rx.open(loopback, false, false, &error), 0) << error;
-  ASSERT_EQ(tx.open(loopback, false, false, &error), 0) << error;
-  ASSERT_EQ(tx.open(loopback, false, false, &error), 1) << error;
-  ASSERT_EQ(tx.open(loopback, false, false, &error), 2) << error;
+TEST_F(UdpTransportTest, FlushKeepsEachSocketsOrderWhenQueuedInterleaved) {
+  ASSERT_EQ(open(rx), 0);
+  ASSERT_EQ(open(tx), 0);
+  ASSERT_EQ(open(tx), 1);
+  ASSERT_EQ(open(tx), 2);
   constexpr int kEach = 20;
   for (int i = 0; i < kEach; ++i) {
     for (uint32_t s = 0; s < 3; ++s) {
