@@ -254,6 +254,54 @@ std::vector<MetricFamily> collect_families(const FleetSnapshot& s, const ServerS
   add_counter(bytes, {g, {"direction", "out"}}, s.bytes_out);
   out.push_back(std::move(bytes));
 
+  {
+    // The devices' DTLS and bootstrap (the in-process server's come below).
+    MetricFamily dtls =
+        family("lwm2msim_dtls_total", "The devices' DTLS (coaps) events", MetricType::Counter);
+    add_counter(dtls, {g, {"event", "handshake"}}, s.dtls_handshakes);
+    add_counter(dtls, {g, {"event", "resumed"}}, s.dtls_resumed);
+    add_counter(dtls, {g, {"event", "retransmit"}}, s.dtls_retransmits);
+    add_counter(dtls, {g, {"event", "close_sent"}}, s.dtls_closes);
+    add_counter(dtls, {g, {"event", "peer_closed"}}, s.dtls_peer_closes);
+    add_counter(dtls, {g, {"event", "records_dropped"}}, s.dtls_records_dropped);
+    add_counter(dtls, {g, {"event", "plain_dropped"}}, s.dtls_plain_dropped);
+    add_counter(dtls, {g, {"event", "unsent"}}, s.dtls_unsent);
+    out.push_back(std::move(dtls));
+    MetricFamily dtls_failed =
+        family("lwm2msim_dtls_failed_total", "The devices' failed handshakes, by reason",
+               MetricType::Counter);
+    for (size_t i = 1; i < kDtlsFailureCount; ++i) {
+      add_counter(dtls_failed, {g, {"reason", std::string(to_string(static_cast<DtlsFailure>(i)))}},
+                  s.dtls_failed[i]);
+    }
+    out.push_back(std::move(dtls_failed));
+    MetricFamily dtls_sessions = family(
+        "lwm2msim_dtls_sessions", "The devices' established DTLS sessions", MetricType::Gauge);
+    add_gauge(dtls_sessions, {g}, static_cast<double>(s.dtls_established));
+    out.push_back(std::move(dtls_sessions));
+    MetricFamily dtls_time =
+        family("lwm2msim_dtls_handshake_seconds",
+               "From a device's ClientHello to its finished handshake", MetricType::Histogram);
+    add_histogram(dtls_time, {g}, s.dtls_handshake_time);
+    out.push_back(std::move(dtls_time));
+    MetricFamily bootstrap = family("lwm2msim_bootstrap_total",
+                                    "Client-initiated bootstraps by result", MetricType::Counter);
+    add_counter(bootstrap, {g, {"result", "started"}}, s.bootstrap_sent);
+    add_counter(bootstrap, {g, {"result", "ok"}}, s.bootstrap_ok);
+    add_counter(bootstrap, {g, {"result", "failed"}}, s.bootstrap_failed);
+    out.push_back(std::move(bootstrap));
+    MetricFamily bootstrap_time = family(
+        "lwm2msim_bootstrap_duration_seconds",
+        "From when a Bootstrap-Request was due to the Bootstrap-Finish", MetricType::Histogram);
+    add_histogram(bootstrap_time, {g}, s.bootstrap_latency);
+    out.push_back(std::move(bootstrap_time));
+    MetricFamily link_failed = family(
+        "lwm2msim_link_failures_total",
+        "Exchanges that never started because their DTLS handshake failed", MetricType::Counter);
+    add_counter(link_failed, {g}, s.link_failed);
+    out.push_back(std::move(link_failed));
+  }
+
   MetricFamily lateness =
       family("lwm2msim_scheduler_lateness_seconds",
              "How late worker timers fired after they were due", MetricType::Histogram);
@@ -327,6 +375,50 @@ std::vector<MetricFamily> collect_families(const FleetSnapshot& s, const ServerS
                MetricType::Histogram);
     add_histogram(campaign_duration, {}, server->firmware_duration);
     out.push_back(std::move(campaign_duration));
+    MetricFamily dtls = family("lwm2msim_builtin_server_dtls_total",
+                               "The built-in server's DTLS (coaps) events", MetricType::Counter);
+    add_counter(dtls, {{"event", "handshake"}}, server->dtls_handshakes);
+    add_counter(dtls, {{"event", "resumed"}}, server->dtls_resumed);
+    add_counter(dtls, {{"event", "hello_verify"}}, server->dtls_hello_verify);
+    add_counter(dtls, {{"event", "closed"}}, server->dtls_closed);
+    add_counter(dtls, {{"event", "idle_dropped"}}, server->dtls_idle_dropped);
+    add_counter(dtls, {{"event", "records_dropped"}}, server->dtls_records_dropped);
+    add_counter(dtls, {{"event", "retransmit"}}, server->dtls_retransmits);
+    add_counter(dtls, {{"event", "plain_dropped"}}, server->dtls_plain_dropped);
+    add_counter(dtls, {{"event", "unsent"}}, server->dtls_unsent);
+    out.push_back(std::move(dtls));
+    MetricFamily dtls_failed =
+        family("lwm2msim_builtin_server_dtls_failed_total",
+               "Handshakes the built-in server saw fail, by reason", MetricType::Counter);
+    for (size_t i = 1; i < kDtlsFailureCount; ++i) {
+      add_counter(dtls_failed, {{"reason", std::string(to_string(static_cast<DtlsFailure>(i)))}},
+                  server->dtls_failed_by[i]);
+    }
+    out.push_back(std::move(dtls_failed));
+    MetricFamily dtls_sessions =
+        family("lwm2msim_builtin_server_dtls_sessions",
+               "Established DTLS sessions of the built-in server", MetricType::Gauge);
+    add_gauge(dtls_sessions, {}, static_cast<double>(server->dtls_sessions));
+    out.push_back(std::move(dtls_sessions));
+    MetricFamily handshake_time =
+        family("lwm2msim_builtin_server_dtls_handshake_seconds",
+               "From the ClientHello that started a handshake to its end, server side",
+               MetricType::Histogram);
+    add_histogram(handshake_time, {}, server->dtls_handshake_time);
+    out.push_back(std::move(handshake_time));
+    MetricFamily bootstrap =
+        family("lwm2msim_builtin_server_bootstrap_total",
+               "The built-in server's bootstrap flows, by outcome", MetricType::Counter);
+    add_counter(bootstrap, {{"result", "requested"}}, server->bootstrap_requests);
+    add_counter(bootstrap, {{"result", "finished"}}, server->bootstrap_finished);
+    add_counter(bootstrap, {{"result", "failed"}}, server->bootstrap_failed);
+    add_counter(bootstrap, {{"result", "read_unsupported"}}, server->bootstrap_read_unsupported);
+    out.push_back(std::move(bootstrap));
+    MetricFamily bootstrap_time =
+        family("lwm2msim_builtin_server_bootstrap_duration_seconds",
+               "From a Bootstrap-Request to Bootstrap-Finish's 2.04", MetricType::Histogram);
+    add_histogram(bootstrap_time, {}, server->bootstrap_time);
+    out.push_back(std::move(bootstrap_time));
   }
   return out;
 }

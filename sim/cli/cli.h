@@ -9,6 +9,7 @@
 
 #include "sim/fleet/fleet.h"
 #include "sim/report/report.h"
+#include "sim/scenario/scenario.h"
 #include "sim/server/server.h"
 #include "sim/util/time.h"
 
@@ -25,12 +26,23 @@ enum class ExitCode : int {
 
 // "30s", "250ms", "5m", "1h", "1.5s", or a bare number of seconds. False on anything else.
 bool parse_duration(std::string_view text, TimeUs* out);
-// "coap://HOST[:PORT]"; HOST is an IPv4 literal or localhost. Empty on success, else the reason.
+// "coap://HOST[:PORT]" or "coaps://HOST[:PORT]"; HOST is an IPv4 literal or localhost. Empty on
+// success, else the reason.
 std::string parse_server_uri(std::string_view uri, Endpoint4* out);
+
+// coaps and bootstrap for a run.
+struct RunSecurity {
+  DtlsPlan dtls;              // the devices' credentials and cipher suites
+  bool builtin_dtls = false;  // the in-process servers speak coaps
+  // Devices bootstrap first: "builtin" (an in-process bootstrap server that provisions the
+  // in-process LwM2M server) or a coap(s):// URI; empty: no bootstrap.
+  std::string bootstrap_uri;
+};
 
 struct RunOptions {
   FleetConfig fleet;
   std::string server_uri;  // empty: in-process server
+  RunSecurity security;
   TimeUs duration = 30 * kUsPerSec;
   ServerConfig server;  // for the in-process server
   TimeUs progress_interval = kUsPerSec;
@@ -41,6 +53,14 @@ struct RunOptions {
   std::vector<Threshold> thresholds;
   std::string command_line;
 };
+
+// Builds what coaps and bootstrap need before a run: the fleet's DTLS context, flags and PSKs
+// (fleet->server_uri set), the in-process LwM2M server's DTLS side (`server`, when
+// `builtin_server`), and for a built-in bootstrap the in-process bootstrap server's config
+// (`bootstrap`, whose bootstrap_config.server_uri holds just the scheme: the caller appends the
+// LwM2M server's address once it listens). Empty on success, else the reason.
+std::string prepare_security(const RunSecurity& security, bool builtin_server, FleetConfig* fleet,
+                             ServerConfig* server, ServerConfig* bootstrap);
 
 struct ScenarioPlan;
 // Turns a validated scenario into run options, with device counts and rates times `scale` and

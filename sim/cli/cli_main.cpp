@@ -7,6 +7,7 @@
 #include "sim/dm/data_model.h"
 #include "sim/profile/profile.h"
 #include "sim/scenario/scenario.h"
+#include "sim/server/credentials.h"
 
 namespace lwm2msim {
 namespace {
@@ -54,6 +55,17 @@ struct ServerArgs {
   double firmware_rate = 2000;
   uint32_t firmware_size = 65536;
   std::string firmware_version = "9.9.9";
+  // coaps and the bootstrap role (add_server_security_options).
+  bool dtls = false;
+  std::string psk_seed;
+  std::string psk_file;
+  std::string certificate;
+  std::string private_key;
+  std::string ca;
+  std::string ciphers;
+  bool bootstrap = false;
+  std::string bootstrap_server_uri;
+  std::string bootstrap_psk_seed;
 };
 
 void add_server_options(CLI::App& app, ServerArgs& a, const std::string& prefix) {
@@ -90,6 +102,98 @@ void add_server_options(CLI::App& app, ServerArgs& a, const std::string& prefix)
                  "Firmware version the package carries (/3/0/3 after the update)");
 }
 
+void add_server_security_options(CLI::App& app, ServerArgs& a, const std::string& prefix) {
+  app.add_flag(prefix + "dtls", a.dtls,
+               "Speak coaps (DTLS 1.2) on the listen address; plain CoAP is dropped");
+  app.add_option(prefix + "psk-seed", a.psk_seed,
+                 "PSK of every client identity: derived from this seed (HMAC-SHA256)");
+  app.add_option(prefix + "psk-file", a.psk_file,
+                 "CSV of client PSKs: header endpoint,psk_identity,psk_key (key in hex)");
+  app.add_option(prefix + "cert", a.certificate, "Server certificate (chain), PEM");
+  app.add_option(prefix + "key", a.private_key, "Private key of --cert, PEM");
+  app.add_option(prefix + "ca", a.ca,
+                 "Trust anchor for client certificates, PEM (clients must then present one)");
+  app.add_option(prefix + "ciphers", a.ciphers,
+                 "OpenSSL cipher list (default: the LwM2M mandatory CCM_8 suites)");
+  app.add_flag(prefix + "bootstrap", a.bootstrap,
+               "Act as a bootstrap server: answer Bootstrap-Request (POST /bs) and provision one "
+               "LwM2M server account; Register is refused");
+  app.add_option(prefix + "bootstrap-server-uri", a.bootstrap_server_uri,
+                 "The LwM2M server the bootstrap server provisions: coap://HOST:PORT (NoSec) or "
+                 "coaps://HOST:PORT (PSK, identity = endpoint name)");
+  app.add_option(prefix + "bootstrap-psk-seed", a.bootstrap_psk_seed,
+                 "Seed of the PSKs provisioned for a coaps server (default: --psk-seed)");
+}
+
+// The coaps and bootstrap part of apply_server_args: checks the combination and builds the DTLS
+// context. Errors name options, never keys.
+std::string apply_server_security_args(const ServerArgs& a, ServerConfig* c) {
+  const bool certificates = !a.certificate.empty() || !a.private_key.empty() || !a.ca.empty();
+  if (!a.dtls) {
+    if (!a.psk_file.empty() || certificates || !a.ciphers.empty()) {
+      return "--psk-file, --cert, --key, --ca and --ciphers need --dtls";
+    }
+    if (!a.psk_seed.empty() && !a.bootstrap) {
+      return "--psk-seed needs --dtls (or --bootstrap, whose provisioned keys it seeds)";
+    }
+  }
+  if (a.bootstrap != !a.bootstrap_server_uri.empty()) {
+    return a.bootstrap ? "--bootstrap needs --bootstrap-server-uri (the LwM2M server it provisions)"
+                       : "--bootstrap-server-uri needs --bootstrap";
+  }
+  if (!a.bootstrap_psk_seed.empty() && !a.bootstrap) {
+    return "--bootstrap-psk-seed needs --bootstrap";
+  }
+  if (a.bootstrap) {
+    const std::string& uri = a.bootstrap_server_uri;
+    const bool secure = uri.starts_with("coaps://");
+    const size_t host = secure ? 8 : 7;
+    if ((!secure && !uri.starts_with("coap://")) || uri.size() <= host) {
+      return "--bootstrap-server-uri: '" + uri + "' is not coap://HOST:PORT or coaps://HOST:PORT";
+    }
+    c->bootstrap = true;
+    c->bootstrap_config.server_uri = uri;
+    c->bootstrap_config.psk_seed = a.bootstrap_psk_seed.empty() ? a.psk_seed : a.bootstrap_psk_seed;
+    if (secure && c->bootstrap_config.psk_seed.empty()) {
+      return "--bootstrap-server-uri coaps://... needs --bootstrap-psk-seed or --psk-seed (the "
+             "keys it provisions)";
+    }
+  }
+  if (!a.dtls) {
+    return {};
+  }
+  if (a.certificate.empty() != a.private_key.empty()) {
+    return "--cert and --key go together";
+  }
+  if (!a.ca.empty() && a.certificate.empty()) {
+    return "--ca needs --cert and --key";
+  }
+  if (a.psk_seed.empty() && a.psk_file.empty() && a.certificate.empty()) {
+    return "--dtls needs credentials: --psk-seed, --psk-file, or --cert and --key";
+  }
+  DtlsConfig d;
+  d.role = DtlsRole::kServer;
+  d.ciphers = a.ciphers;
+  d.certificate_file = a.certificate;
+  d.private_key_file = a.private_key;
+  d.ca_file = a.ca;
+  if (!a.psk_seed.empty() || !a.psk_file.empty()) {
+    std::vector<PskEntry> entries;
+    if (!a.psk_file.empty()) {
+      if (std::string e = load_psk_file(a.psk_file, &entries); !e.empty()) {
+        return "--psk-file " + a.psk_file + ": " + e;
+      }
+    }
+    d.psk_lookup = make_psk_lookup(std::move(entries), a.psk_seed);
+  }
+  std::string error;
+  c->dtls = DtlsContext::create(d, &error);
+  if (!c->dtls) {
+    return "--dtls: " + error;
+  }
+  return {};
+}
+
 std::string apply_server_args(const ServerArgs& a, ServerConfig* c) {
   c->threads = a.threads;
   c->read_rate = a.read_rate;
@@ -114,7 +218,7 @@ std::string apply_server_args(const ServerArgs& a, ServerConfig* c) {
     return e;
   }
   c->observe_path = observe.front();
-  return {};
+  return apply_server_security_args(a, c);
 }
 
 int fail(const std::string& message) {
@@ -219,6 +323,28 @@ int cli_main(int argc, char** argv) {
                   "After Execute /3/0/4 a client registers again this much later")
       ->check(duration);
   add_server_options(*run, run_server_args, "--server-");
+  RunSecurity& security = ro.security;
+  std::string psk_key_hex;
+  run->add_flag("--dtls", security.builtin_dtls,
+                "The built-in server speaks coaps (DTLS 1.2); devices need --psk-* credentials");
+  run->add_option("--psk-id", security.dtls.psk_id,
+                  "Devices' PSK identity pattern, e.g. 'dev-%06d' (default: the endpoint name)");
+  run->add_option("--psk-seed", security.dtls.psk_seed,
+                  "Derive each device's PSK from its identity: HMAC-SHA256(SEED, identity), "
+                  "first 16 bytes (the built-in server derives the same keys)");
+  run->add_option("--psk-key", psk_key_hex, "One PSK for every device, in hex");
+  run->add_option("--cert", security.dtls.certificate, "Devices' X.509 certificate (PEM)")
+      ->check(CLI::ExistingFile);
+  run->add_option("--key", security.dtls.private_key, "... and its private key (PEM)")
+      ->check(CLI::ExistingFile);
+  run->add_option("--ca", security.dtls.ca, "Trust anchor for the server's certificate (PEM)")
+      ->check(CLI::ExistingFile);
+  run->add_option("--ciphers", security.dtls.ciphers,
+                  "OpenSSL cipher list (default: the LwM2M mandatory suites, PSK-AES128-CCM8 or "
+                  "ECDHE-ECDSA-AES128-CCM8)");
+  run->add_option("--bootstrap", security.bootstrap_uri,
+                  "Bootstrap first: 'builtin' (an in-process bootstrap server provisions the "
+                  "built-in server) or coap(s)://HOST:PORT");
   std::string metrics = "127.0.0.1:9464";
   std::vector<std::string> thresholds;
   std::vector<std::string> abort_thresholds;
@@ -257,6 +383,7 @@ int cli_main(int argc, char** argv) {
   srv->add_option("--models", server_models,
                   "Directory of OMA DDF XML object definitions (types for payloads it builds)");
   add_server_options(*srv, server_args, "--");
+  add_server_security_options(*srv, server_args, "--");
 
   try {
     app.parse(argc, argv);
@@ -341,6 +468,19 @@ int cli_main(int argc, char** argv) {
     for (int i = 0; i < argc; ++i) {
       ro.command_line += (i == 0 ? "" : " ");
       ro.command_line += argv[i];
+    }
+    if (!psk_key_hex.empty()) {
+      const auto key = parse_hex_key(psk_key_hex);
+      if (!key) {
+        return fail("--psk-key must be hex digits, an even number of them");
+      }
+      security.dtls.psk_key = *key;
+    }
+    if (!security.dtls.psk_key.empty() && !security.dtls.psk_seed.empty()) {
+      return fail("give --psk-key or --psk-seed, not both");
+    }
+    if (security.dtls.certificate.empty() != security.dtls.private_key.empty()) {
+      return fail("--cert and --key go together");
     }
     ro.server.seed = seed;
     ro.server.listen = Endpoint4{0x7f000001, 0};

@@ -210,6 +210,46 @@ class RunLoop {
 
 }  // namespace
 
+namespace {
+
+// The in-process servers as one: the LwM2M server, with the bootstrap server's bootstrap flows
+// and DTLS sessions added in.
+ServerSnapshot servers_snapshot(const Lwm2mServer& server, const Lwm2mServer* bootstrap) {
+  ServerSnapshot s = server.snapshot();
+  if (bootstrap == nullptr) {
+    return s;
+  }
+  const ServerSnapshot b = bootstrap->snapshot();
+  s.bootstrap_requests += b.bootstrap_requests;
+  s.bootstrap_finished += b.bootstrap_finished;
+  s.bootstrap_failed += b.bootstrap_failed;
+  s.bootstrap_discover_ok += b.bootstrap_discover_ok;
+  s.bootstrap_read_unsupported += b.bootstrap_read_unsupported;
+  s.bootstrap_restarted += b.bootstrap_restarted;
+  for (size_t i = 0; i < kBootstrapStepCount; ++i) {
+    s.bootstrap_failed_at[i] += b.bootstrap_failed_at[i];
+  }
+  s.bootstrap_time.merge(b.bootstrap_time);
+  s.dtls_handshakes += b.dtls_handshakes;
+  s.dtls_resumed += b.dtls_resumed;
+  s.dtls_failed += b.dtls_failed;
+  for (size_t i = 0; i < kDtlsFailureCount; ++i) {
+    s.dtls_failed_by[i] += b.dtls_failed_by[i];
+  }
+  s.dtls_hello_verify += b.dtls_hello_verify;
+  s.dtls_sessions += b.dtls_sessions;
+  s.dtls_records_dropped += b.dtls_records_dropped;
+  s.dtls_retransmits += b.dtls_retransmits;
+  s.dtls_closed += b.dtls_closed;
+  s.dtls_idle_dropped += b.dtls_idle_dropped;
+  s.dtls_plain_dropped += b.dtls_plain_dropped;
+  s.dtls_unsent += b.dtls_unsent;
+  s.dtls_handshake_time.merge(b.dtls_handshake_time);
+  return s;
+}
+
+}  // namespace
+
 int run_fleet(const RunOptions& options) {
   // Signals are handled by the main loop's signal_set; block them before any thread starts so
   // workers never receive them.
@@ -220,21 +260,49 @@ int run_fleet(const RunOptions& options) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   RunOptions effective = options;
+  const bool builtin = options.server_uri.empty();
+  if (!builtin) {
+    if (std::string e = parse_server_uri(options.server_uri, &effective.fleet.client.server);
+        !e.empty()) {
+      std::fprintf(stderr, "lwm2m-sim: --server %s\n", e.c_str());
+      return static_cast<int>(ExitCode::kBadInput);
+    }
+    effective.fleet.server_uri = options.server_uri;
+  }
+  ServerConfig bootstrap_config;
+  if (std::string e = prepare_security(options.security, builtin, &effective.fleet,
+                                       &effective.server, &bootstrap_config);
+      !e.empty()) {
+    std::fprintf(stderr, "lwm2m-sim: %s\n", e.c_str());
+    return static_cast<int>(ExitCode::kBadInput);
+  }
   std::unique_ptr<Lwm2mServer> server;
-  if (options.server_uri.empty()) {
-    server = std::make_unique<Lwm2mServer>(options.server);
+  std::unique_ptr<Lwm2mServer> bootstrap_server;
+  if (builtin) {
+    server = std::make_unique<Lwm2mServer>(effective.server);
     if (std::string e = server->start(); !e.empty()) {
       std::fprintf(stderr, "lwm2m-sim: cannot start the built-in server: %s\n", e.c_str());
       return static_cast<int>(ExitCode::kRuntimeError);
     }
     effective.fleet.client.server = server->address();
-  } else if (std::string e = parse_server_uri(options.server_uri, &effective.fleet.client.server);
-             !e.empty()) {
-    std::fprintf(stderr, "lwm2m-sim: --server %s\n", e.c_str());
-    return static_cast<int>(ExitCode::kBadInput);
+    effective.fleet.server_uri =
+        std::string(effective.fleet.server_secure ? "coaps://" : "coap://") +
+        server->address().to_string();
+  }
+  if (bootstrap_config.bootstrap) {
+    bootstrap_config.bootstrap_config.server_uri += server->address().to_string();
+    bootstrap_server = std::make_unique<Lwm2mServer>(bootstrap_config);
+    if (std::string e = bootstrap_server->start(); !e.empty()) {
+      std::fprintf(stderr, "lwm2m-sim: cannot start the built-in bootstrap server: %s\n",
+                   e.c_str());
+      return static_cast<int>(ExitCode::kRuntimeError);
+    }
+    effective.fleet.client.bootstrap_server = bootstrap_server->address();
+    effective.fleet.bootstrap_uri =
+        std::string(effective.fleet.bootstrap_secure ? "coaps://" : "coap://") +
+        bootstrap_server->address().to_string();
   }
 
-  effective.fleet.server_uri = "coap://" + effective.fleet.client.server.to_string();
   effective.fleet.unix_epoch_s = static_cast<int64_t>(std::time(nullptr));
   Fleet fleet(effective.fleet);
   if (std::string e = fleet.prepare(); !e.empty()) {
@@ -247,7 +315,9 @@ int run_fleet(const RunOptions& options) {
     MetricsSources sources;
     sources.fleet = [&fleet] { return fleet.snapshot(); };
     if (server) {
-      sources.server = [&server]() -> std::optional<ServerSnapshot> { return server->snapshot(); };
+      sources.server = [&server, &bootstrap_server]() -> std::optional<ServerSnapshot> {
+        return servers_snapshot(*server, bootstrap_server.get());
+      };
     }
     sources.phase = [&loop] { return RunLoop::phase_name(loop.phase()); };
     std::string error;
@@ -279,9 +349,12 @@ int run_fleet(const RunOptions& options) {
   const FleetSnapshot s = fleet.snapshot();
   std::optional<ServerSnapshot> server_snapshot;
   if (server) {
-    server_snapshot = server->snapshot();
+    server_snapshot = servers_snapshot(*server, bootstrap_server.get());
   }
   exporter.reset();
+  if (bootstrap_server) {
+    bootstrap_server->stop();
+  }
   if (server) {
     server->stop();
   }
@@ -323,7 +396,9 @@ int run_server(const ServerConfig& config) {
     std::fprintf(stderr, "lwm2m-sim server: %s\n", e.c_str());
     return static_cast<int>(ExitCode::kRuntimeError);
   }
-  std::printf("listening on %s\n", server.address().to_string().c_str());
+  // "listening on ADDRESS" ends the line: scripts and tests read the address from it.
+  std::printf("%s%slistening on %s\n", config.dtls ? "coaps " : "",
+              config.bootstrap ? "bootstrap server " : "", server.address().to_string().c_str());
   std::fflush(stdout);
 
   asio::io_context io;
@@ -352,7 +427,22 @@ int run_server(const ServerConfig& config) {
                       static_cast<unsigned long long>(s.deregisters - previous.deregisters),
                       static_cast<unsigned long long>(s.reads_ok),
                       static_cast<unsigned long long>(s.notifications));
-        return std::string(buf);
+        std::string text(buf);
+        if (config.dtls) {
+          std::snprintf(buf, sizeof buf, " | dtls sessions %llu  handshakes %llu  failed %llu",
+                        static_cast<unsigned long long>(s.dtls_sessions),
+                        static_cast<unsigned long long>(s.dtls_handshakes),
+                        static_cast<unsigned long long>(s.dtls_failed));
+          text += buf;
+        }
+        if (config.bootstrap) {
+          std::snprintf(buf, sizeof buf, " | bootstrap requests %llu  finished %llu  failed %llu",
+                        static_cast<unsigned long long>(s.bootstrap_requests),
+                        static_cast<unsigned long long>(s.bootstrap_finished),
+                        static_cast<unsigned long long>(s.bootstrap_failed));
+          text += buf;
+        }
+        return text;
       }());
       previous = s;
       arm();

@@ -47,22 +47,20 @@ std::string quoted(std::string_view text, std::string_view reason) {
 }  // namespace
 
 std::string parse_server_uri(std::string_view uri, Endpoint4* out) {
-  constexpr std::string_view kCoap = "coap://";
-  if (uri.starts_with("coaps://")) {
-    return quoted(uri, ": coaps:// (DTLS) is not available in this version; use coap://");
+  const bool secure = uri.starts_with("coaps://");
+  if (!secure && !uri.starts_with("coap://")) {
+    return quoted(uri, " is not a coap://HOST[:PORT] or coaps://HOST[:PORT] URI");
   }
-  if (!uri.starts_with(kCoap)) {
-    return quoted(uri, " is not a coap://HOST[:PORT] URI");
-  }
-  std::string_view rest = uri.substr(kCoap.size());
+  std::string_view rest = uri.substr(secure ? 8 : 7);
   if (rest.ends_with('/')) {
     rest.remove_suffix(1);
   }
-  // The default CoAP port applies when none is given (RFC 7252 6.1).
+  // The default CoAP or CoAPs port applies when none is given (RFC 7252 6.1, 6.2).
   const bool has_port = rest.find(':') != std::string_view::npos;
-  const std::string hostport = has_port ? std::string(rest) : std::string(rest).append(":5683");
+  const std::string hostport =
+      has_port ? std::string(rest) : std::string(rest).append(secure ? ":5684" : ":5683");
   if (!parse_endpoint(hostport, out) || out->port == 0) {
-    return quoted(uri, ": want coap://IPv4:PORT or coap://localhost:PORT");
+    return quoted(uri, ": want coap(s)://IPv4:PORT or coap(s)://localhost:PORT");
   }
   return {};
 }

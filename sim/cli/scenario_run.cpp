@@ -45,10 +45,17 @@ std::string scenario_run_options(const ScenarioPlan& plan, double scale, double 
   const auto unsupported = [&](int line, std::string_view field, std::string_view why) {
     errors += (errors.empty() ? "" : "\n") + where(plan, line, field) + ": " + std::string(why);
   };
-  if (plan.server_uri.starts_with("coaps://")) {
-    unsupported(0, "target.server", "coaps:// (DTLS) targets are not supported by this build yet");
-  }
   ro->server_uri = plan.server_uri;
+  // What the scenario says about security wins over the command line's.
+  const DtlsPlan& d = plan.dtls;
+  if (!d.psk_id.empty() || !d.psk_seed.empty() || !d.psk_key.empty() || !d.certificate.empty() ||
+      !d.ca.empty() || !d.ciphers.empty()) {
+    ro->security.dtls = d;
+  }
+  ro->security.builtin_dtls = ro->security.builtin_dtls || plan.builtin.dtls;
+  if (!plan.bootstrap_uri.empty()) {
+    ro->security.bootstrap_uri = plan.bootstrap_uri;
+  }
   ro->fleet.seed = plan.seed;
   ro->server.seed = plan.seed;
   ro->server.threads = plan.builtin.threads;
@@ -99,9 +106,17 @@ std::string scenario_run_options(const ScenarioPlan& plan, double scale, double 
                         " identities for " + std::to_string(fg.count) + " devices at scale " +
                         std::to_string(scale));
       }
+      const auto used =
+          static_cast<std::ptrdiff_t>(std::min<uint64_t>(fg.count, g.endpoints.size()));
       fg.client.endpoint_names = std::make_shared<const std::vector<std::string>>(
-          g.endpoints.begin(), g.endpoints.begin() + static_cast<std::ptrdiff_t>(std::min<uint64_t>(
-                                                         fg.count, g.endpoints.size())));
+          g.endpoints.begin(), g.endpoints.begin() + used);
+      if (!g.psk_identities.empty()) {
+        fg.psk.first = first;
+        fg.psk.identities = std::make_shared<const std::vector<std::string>>(
+            g.psk_identities.begin(), g.psk_identities.begin() + used);
+        fg.psk.keys = std::make_shared<const std::vector<std::vector<uint8_t>>>(
+            g.psk_keys.begin(), g.psk_keys.begin() + used);
+      }
     }
     fg.client.lifetime_s = g.lifetime_s;
     fg.client.version = g.version;

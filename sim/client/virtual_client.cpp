@@ -30,8 +30,17 @@ std::string_view to_string(ClientState s) {
       return "backoff";
     case ClientState::kStopped:
       return "stopped";
+    case ClientState::kConnecting:
+      return "connecting";
+    case ClientState::kBootstrapping:
+      return "bootstrapping";
   }
   return "unknown";
+}
+
+std::string_view ClientConfig::endpoint_name(uint64_t index, std::span<char> buf) const {
+  return endpoint_names ? std::string_view((*endpoint_names)[index - endpoint_base])
+                        : endpoint_pattern.format(index, buf);
 }
 
 TimeUs ClientConfig::update_interval(uint32_t lifetime_seconds) const {
@@ -71,11 +80,19 @@ void VirtualClient::on_timer(ClientEnv& env, uint32_t id, TimeUs due) {
         finish(env, id);
         return;
       }
-      begin_exchange(env, id, ClientState::kRegistering, due);
+      begin_exchange(env, id, first_exchange(env, id), due);
       return;
     case ClientState::kRegistered:
       begin_exchange(env, id, ClientState::kUpdating, due);
       return;
+    case ClientState::kBootstrapping:
+      if ((flags_ & kProvisioning) != 0) {
+        // No Bootstrap-Finish in time.
+        flags_ &= static_cast<uint16_t>(~kProvisioning);
+        exchange_failed(env, id, false);
+        return;
+      }
+      [[fallthrough]];
     case ClientState::kRegistering:
     case ClientState::kUpdating:
     case ClientState::kDeregistering:
@@ -89,14 +106,32 @@ void VirtualClient::on_timer(ClientEnv& env, uint32_t id, TimeUs due) {
       transmit(env, id);
       env.schedule(id, env.now() + timeout_);
       return;
+    case ClientState::kConnecting:
     case ClientState::kStopped:
       return;
   }
 }
 
+ClientState VirtualClient::first_exchange(ClientEnv& env, uint32_t id) const {
+  return env.config(id).bootstrap && (flags_ & kBootstrapped) == 0 ? ClientState::kBootstrapping
+                                                                   : ClientState::kRegistering;
+}
+
 void VirtualClient::begin_exchange(ClientEnv& env, uint32_t id, ClientState next, TimeUs due) {
+  const bool to_bootstrap = next == ClientState::kBootstrapping;
+  if (!env.link_ready(id, to_bootstrap)) {
+    // The handshake comes first; the exchange's timers start once the link is up.
+    after_connect_ = next;
+    due_at_ = due;
+    set_state(env, id, ClientState::kConnecting);
+    env.connect(id, to_bootstrap);
+    return;
+  }
   ClientStats& stats = env.stats();
   switch (next) {
+    case ClientState::kBootstrapping:
+      stats.bootstrap_sent.add();
+      break;
     case ClientState::kRegistering:
       stats.register_sent.add();
       break;
@@ -130,10 +165,7 @@ void VirtualClient::transmit(ClientEnv& env, uint32_t id) {
     case ClientState::kRegistering: {
       std::array<char, 64> name;
       RegistrationParams p;
-      p.endpoint =
-          cfg.endpoint_names
-              ? std::string_view((*cfg.endpoint_names)[env.global_index(id) - cfg.endpoint_base])
-              : cfg.endpoint_pattern.format(env.global_index(id), name);
+      p.endpoint = cfg.endpoint_name(env.global_index(id), name);
       p.lifetime_s = env.lifetime(id);
       p.version = cfg.version;
       p.binding = cfg.binding;
@@ -149,6 +181,13 @@ void VirtualClient::transmit(ClientEnv& env, uint32_t id) {
     case ClientState::kDeregistering:
       msg = build_deregister(buf, pending_mid_, token, location_);
       break;
+    case ClientState::kBootstrapping: {
+      std::array<char, 64> name;
+      const std::string_view endpoint = cfg.endpoint_name(env.global_index(id), name);
+      msg = build_bootstrap_request(buf, pending_mid_, token, endpoint,
+                                    cfg.version == Lwm2mVersion::k1_0 ? 0 : cfg.bootstrap_format);
+      break;
+    }
     default:
       return;
   }
@@ -159,7 +198,8 @@ void VirtualClient::transmit(ClientEnv& env, uint32_t id) {
 
 void VirtualClient::on_response(ClientEnv& env, uint32_t id, const CoapMessage& m) {
   const bool pending = state_ == ClientState::kRegistering || state_ == ClientState::kUpdating ||
-                       state_ == ClientState::kDeregistering;
+                       state_ == ClientState::kDeregistering ||
+                       (state_ == ClientState::kBootstrapping && (flags_ & kProvisioning) == 0);
   std::array<uint8_t, 4> ack;
   switch (m.type()) {
     case CoapType::kAck:
@@ -282,20 +322,86 @@ void VirtualClient::exchange_done(ClientEnv& env, uint32_t id, const CoapMessage
       } else {
         stats.deregister_failed.add();
       }
+      env.disconnect(id);
       finish(env, id);
+      return;
+    case ClientState::kBootstrapping:
+      if (code != CoapCode::kChanged) {
+        stats.bootstrap_failed.add();
+        enter_backoff(env, id);
+        return;
+      }
+      if ((flags_ & (kStopRequested | kRetire)) != 0) {
+        finish(env, id);
+        return;
+      }
+      // The bootstrap server provisions the client now; Bootstrap-Finish ends it.
+      flags_ |= kProvisioning;
+      env.schedule(id, now + env.config(id).bootstrap_timeout);
       return;
     default:
       return;
   }
 }
 
+void VirtualClient::on_bootstrap_finish(ClientEnv& env, uint32_t id) {
+  if (!provisioning()) {
+    return;
+  }
+  ClientStats& stats = env.stats();
+  const TimeUs now = env.now();
+  flags_ &= static_cast<uint16_t>(~kProvisioning);
+  flags_ |= kBootstrapped;
+  stats.bootstrap_ok.add();
+  stats.bootstrap_latency.record(now - due_at_);
+  failures_ = 0;
+  env.cancel_timer(id);
+  env.disconnect(id);
+  if ((flags_ & (kStopRequested | kRetire)) != 0) {
+    finish(env, id);
+    return;
+  }
+  begin_exchange(env, id, ClientState::kRegistering, now);
+}
+
+void VirtualClient::on_link_up(ClientEnv& env, uint32_t id) {
+  if (state_ != ClientState::kConnecting) {
+    return;
+  }
+  const ClientState next = after_connect_;
+  if ((flags_ & (kStopRequested | kRetire)) != 0 &&
+      (next == ClientState::kRegistering || next == ClientState::kBootstrapping)) {
+    // Stopping: nothing registered, so nothing to say to the server.
+    env.disconnect(id);
+    finish(env, id);
+    return;
+  }
+  begin_exchange(env, id, next, due_at_);
+}
+
+void VirtualClient::on_link_failed(ClientEnv& env, uint32_t id) {
+  if (state_ != ClientState::kConnecting) {
+    return;
+  }
+  env.stats().link_failed.add();
+  if ((flags_ & (kStopRequested | kRetire)) != 0 || after_connect_ == ClientState::kDeregistering) {
+    finish(env, id);
+    return;
+  }
+  enter_backoff(env, id);
+}
+
 void VirtualClient::exchange_failed(ClientEnv& env, uint32_t id, bool timed_out) {
   ClientStats& stats = env.stats();
   if (timed_out) {
     stats.timeouts.add();
+    env.link_lost(id);
   }
   flags_ &= static_cast<uint16_t>(~kAwaitingSeparate);
   switch (state_) {
+    case ClientState::kBootstrapping:
+      stats.bootstrap_failed.add();
+      break;
     case ClientState::kRegistering:
       stats.register_failed.add();
       break;
@@ -355,7 +461,7 @@ void VirtualClient::reboot(ClientEnv& env, uint32_t id, TimeUs due) {
     return;
   }
   flags_ &= static_cast<uint16_t>(
-      ~(kAwaitingSeparate | kUpdateWanted | kLifetimeChanged | kLinksChanged));
+      ~(kAwaitingSeparate | kUpdateWanted | kLifetimeChanged | kLinksChanged | kProvisioning));
   location_.clear();
   failures_ = 0;
   set_state(env, id, ClientState::kIdle);
@@ -372,6 +478,7 @@ void VirtualClient::enter_backoff(ClientEnv& env, uint32_t id) {
   const TimeUs cap = std::min<TimeUs>(cfg.backoff_max, cfg.backoff_base << shift);
   const TimeUs delay = cap / 2 + env.rng().below(cap / 2 + 1);
   env.stats().backoffs.add();
+  flags_ &= static_cast<uint16_t>(~kProvisioning);
   location_.clear();
   set_state(env, id, ClientState::kBackoff);
   env.schedule(id, env.now() + delay);
@@ -387,8 +494,8 @@ void VirtualClient::finish(ClientEnv& env, uint32_t id) {
   location_.shrink_to_fit();
   if ((flags_ & kRetire) != 0 && (flags_ & kStopRequested) == 0) {
     const bool again = (flags_ & kCycle) != 0;
-    flags_ &= static_cast<uint16_t>(
-        ~(kRetire | kCycle | kAwaitingSeparate | kUpdateWanted | kLifetimeChanged | kLinksChanged));
+    flags_ &= static_cast<uint16_t>(~(kRetire | kCycle | kAwaitingSeparate | kUpdateWanted |
+                                      kLifetimeChanged | kLinksChanged | kProvisioning));
     failures_ = 0;
     set_state(env, id, ClientState::kIdle);
     if (again) {
@@ -417,6 +524,12 @@ void VirtualClient::retire(ClientEnv& env, uint32_t id, bool again) {
     case ClientState::kRegistered:
       begin_deregister(env, id, env.now());
       return;
+    case ClientState::kBootstrapping:
+      if ((flags_ & kProvisioning) != 0) {
+        env.cancel_timer(id);
+        finish(env, id);
+      }
+      return;
     default:
       // The pending exchange finishes first; its outcome leads to the De-register.
       return;
@@ -433,9 +546,15 @@ void VirtualClient::stop(ClientEnv& env, uint32_t id) {
     case ClientState::kRegistered:
       begin_deregister(env, id, env.now());
       return;
+    case ClientState::kBootstrapping:
+      if ((flags_ & kProvisioning) != 0) {
+        finish(env, id);
+      }
+      return;
     case ClientState::kRegistering:
     case ClientState::kUpdating:
     case ClientState::kDeregistering:
+    case ClientState::kConnecting:
     case ClientState::kStopped:
       // Pending exchanges finish first; the stop flag turns their success into a De-register.
       return;

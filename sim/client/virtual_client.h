@@ -1,5 +1,5 @@
-// client: one virtual LwM2M device as a compact explicit state machine (registration interface:
-// Register, Update, De-register, backoff). It owns no sockets or timers; its environment does.
+// client: one virtual LwM2M device as a compact explicit state machine (bootstrap, registration:
+// Register, Update, De-register, backoff). It owns no sockets, sessions or timers; its env does.
 #pragma once
 
 #include <cstdint>
@@ -26,8 +26,10 @@ enum class ClientState : uint8_t {
   kDeregistering,  // De-register sent, waiting for 2.02
   kBackoff,        // a failure happened; the timer is the next Register attempt
   kStopped,        // done; never leaves this state
+  kConnecting,     // the secure link's handshake runs; the exchange waits for it
+  kBootstrapping,  // Bootstrap-Request sent, then provisioned until Bootstrap-Finish
 };
-constexpr size_t kClientStateCount = 7;
+constexpr size_t kClientStateCount = 9;
 std::string_view to_string(ClientState s);
 
 // Settings shared by every client of a fleet; immutable while the fleet runs.
@@ -52,7 +54,16 @@ struct ClientConfig {
   // from its upper half (so a fleet that failed together does not retry together).
   TimeUs backoff_base = 1 * kUsPerSec;
   TimeUs backoff_max = 60 * kUsPerSec;
+  // Client-initiated bootstrap (LwM2M TS 1.1 6.1.3): ask the bootstrap server for the LwM2M
+  // server account before the first Register, and wait this long for its Bootstrap-Finish.
+  bool bootstrap = false;
+  Endpoint4 bootstrap_server;
+  TimeUs bootstrap_timeout = 60 * kUsPerSec;
+  // Content format the client prefers for bootstrap writes (pct=, 1.1 and later); 0: none.
+  uint16_t bootstrap_format = 0;
 
+  // The endpoint name of fleet device `index`, written into `buf` (64 bytes) when a pattern.
+  std::string_view endpoint_name(uint64_t index, std::span<char> buf) const;
   // When the next Update is due after a successful exchange, for a lifetime in seconds.
   TimeUs update_interval(uint32_t lifetime_seconds) const;
 };
@@ -69,6 +80,10 @@ struct ClientStats {
   Counter deregister_sent;       // De-registers started
   Counter deregister_ok;         // 2.02 Deleted received
   Counter deregister_failed;     // error response or timeout
+  Counter bootstrap_sent;        // Bootstrap-Requests started
+  Counter bootstrap_ok;          // Bootstrap-Finish received: provisioned
+  Counter bootstrap_failed;      // refused, timed out, or no Finish in time
+  Counter link_failed;           // exchanges that could not start: the handshake failed
   Counter retransmissions;       // CON retransmissions
   Counter timeouts;              // exchanges that ran out of retransmissions
   Counter backoffs;              // entries into Backoff
@@ -80,6 +95,7 @@ struct ClientStats {
   Histogram update_rtt;          // us, from the Update's first transmission to the 2.04
   Histogram deregister_latency;  // us, from when the De-register was due to the 2.02
   Histogram deregister_rtt;      // us, from the De-register's first transmission to the 2.02
+  Histogram bootstrap_latency;   // us, from when the Bootstrap-Request was due to the Finish
 };
 
 // What a client needs from its worker; passed into every call so clients store none of it.
@@ -105,6 +121,16 @@ class ClientEnv {
   virtual void schedule(uint32_t client, TimeUs due) = 0;
   virtual void cancel_timer(uint32_t client) = 0;
   virtual void on_state_change(uint32_t client, ClientState from, ClientState to) = 0;
+  // The secure link to the bootstrap server (`bootstrap`) or the LwM2M server: false when an
+  // exchange must wait for a handshake. Plain CoAP is always ready.
+  virtual bool link_ready(uint32_t /*client*/, bool /*bootstrap*/) { return true; }
+  // Starts that handshake; the env answers with VirtualClient::on_link_up or on_link_failed.
+  virtual void connect(uint32_t /*client*/, bool /*bootstrap*/) {}
+  // An exchange timed out: the server may have lost the session, so the next one handshakes
+  // again (resuming when the server still can).
+  virtual void link_lost(uint32_t /*client*/) {}
+  // Done with a server (De-register, Bootstrap-Finish): close the link cleanly (close_notify).
+  virtual void disconnect(uint32_t /*client*/) {}
 };
 
 class VirtualClient {
@@ -128,6 +154,24 @@ class VirtualClient {
   // De-registers (after a pending exchange) and ends Idle, ready to start again; with `again`
   // registers anew right after (churn).
   void retire(ClientEnv& env, uint32_t id, bool again);
+  // The handshake connect() started finished: the waiting exchange goes out.
+  void on_link_up(ClientEnv& env, uint32_t id);
+  // ... or failed: the waiting exchange fails (backoff).
+  void on_link_failed(ClientEnv& env, uint32_t id);
+  // Bootstrap-Finish from the bootstrap server (already answered 2.04): the client holds an
+  // account now and registers with it.
+  void on_bootstrap_finish(ClientEnv& env, uint32_t id);
+  // A factory reset forgot the account: the next start bootstraps again.
+  void forget_account() { flags_ &= static_cast<uint16_t>(~kBootstrapped); }
+  // Acknowledged by its bootstrap server and waiting for Bootstrap-Finish.
+  bool provisioning() const {
+    return state_ == ClientState::kBootstrapping && (flags_ & kProvisioning) != 0;
+  }
+  // Whether the client talks to its bootstrap server now (rather than its LwM2M server).
+  bool bootstrapping() const {
+    return state_ == ClientState::kBootstrapping ||
+           (state_ == ClientState::kConnecting && after_connect_ == ClientState::kBootstrapping);
+  }
 
   // Idle with no Register scheduled: free for a phase to start.
   bool idle() const { return state_ == ClientState::kIdle && (flags_ & kStartScheduled) == 0; }
@@ -149,9 +193,13 @@ class VirtualClient {
     kRetire = 64,           // de-register, then Idle instead of Stopped
     kCycle = 128,           // ... and register again at once
     kStartScheduled = 256,  // Idle with its Register timer armed
+    kBootstrapped = 512,    // holds an account from its bootstrap server
+    kProvisioning = 1024,   // Bootstrap-Request acknowledged; waiting for Bootstrap-Finish
   };
 
   void set_state(ClientEnv& env, uint32_t id, ClientState next);
+  // Register, or Bootstrap-Request for a client that has no account yet.
+  ClientState first_exchange(ClientEnv& env, uint32_t id) const;
   void begin_exchange(ClientEnv& env, uint32_t id, ClientState next, TimeUs due);
   void transmit(ClientEnv& env, uint32_t id);
   void exchange_failed(ClientEnv& env, uint32_t id, bool timed_out);
@@ -170,6 +218,7 @@ class VirtualClient {
   uint16_t pending_mid_ = 0;        // message id of the pending exchange
   uint16_t last_separate_mid_ = 0;  // last separate CON response, ACKed again if repeated
   ClientState state_ = ClientState::kIdle;
+  ClientState after_connect_ = ClientState::kIdle;  // the exchange kConnecting waits to begin
   uint16_t flags_ = 0;
   uint8_t retransmits_ = 0;  // retransmissions of the pending exchange
   uint8_t failures_ = 0;     // consecutive failed exchanges (drives backoff)

@@ -329,6 +329,14 @@ Value DataModel::profile_value(const ProfileResource& r, const ClientContext& cl
   if (r.path.object == 1 && r.path.resource == 1) {
     return int64_t{client.lifetime_s};
   }
+  if (client.bootstrap_account && r.path.object == 0 && r.path.instance == 0) {
+    if (r.path.resource == 0) {
+      return std::string(client.server_uri);
+    }
+    if (r.path.resource == 1) {
+      return true;
+    }
+  }
   Value v = profile_->value(r, {seed_, client.index, client.t, unix_epoch_s_});
   if (r.path.object == 0 && r.path.resource == 0) {
     if (auto* s = std::get_if<std::string>(&v); s != nullptr && *s == kServerUriPlaceholder) {
@@ -652,9 +660,7 @@ uint8_t DataModel::create(const Lwm2mPath& path, std::span<const Record> records
     }
   }
   const auto key = instance_key(path.object, id);
-  sorted_insert(&data->created, key);
-  erase_written_if(data,
-                   [&](const Lwm2mPath& p) { return same_instance(p, key.first, key.second); });
+  add_instance(key.first, key.second, data);
   for (const Record& r : records) {
     upsert_written(data, r);
   }
@@ -678,17 +684,41 @@ uint8_t DataModel::remove(const Lwm2mPath& path, const ClientContext& client,
     return CoapCode::kMethodNotAllowed;
   }
   const auto key = instance_key(path.object, path.instance);
-  if (sorted_contains(data->created, key)) {
-    sorted_erase(&data->created, key);
-  }
-  if (profile_->find_instance(key.first, key.second) != nullptr) {
-    sorted_insert(&data->deleted, key);
-  }
-  const auto under = [&](const Lwm2mPath& p) { return same_instance(p, key.first, key.second); };
+  drop_instance(key.first, key.second, data);
+  return CoapCode::kDeleted;
+}
+
+void DataModel::add_instance(uint16_t object, uint16_t instance, ClientData* data) const {
+  sorted_insert(&data->created, std::pair{object, instance});
+  const auto under = [&](const Lwm2mPath& p) { return same_instance(p, object, instance); };
   erase_written_if(data, under);
   std::erase_if(data->replaced, under);
   std::erase_if(data->attributes, [&](const auto& e) { return under(e.first); });
-  return CoapCode::kDeleted;
+}
+
+void DataModel::drop_instance(uint16_t object, uint16_t instance, ClientData* data) const {
+  const auto key = std::pair{object, instance};
+  if (sorted_contains(data->created, key)) {
+    sorted_erase(&data->created, key);
+  }
+  if (profile_->find_instance(object, instance) != nullptr) {
+    sorted_insert(&data->deleted, key);
+  }
+  const auto under = [&](const Lwm2mPath& p) { return same_instance(p, object, instance); };
+  erase_written_if(data, under);
+  std::erase_if(data->replaced, under);
+  std::erase_if(data->attributes, [&](const auto& e) { return under(e.first); });
+}
+
+Value DataModel::value_at(uint32_t object, uint32_t instance, uint32_t resource,
+                          const ClientContext& client) const {
+  const Lwm2mPath p{object, instance, resource, Lwm2mPath::kAbsent};
+  if (is_multiple(p)) {
+    return {};
+  }
+  std::vector<Record> values;
+  append_resource(p, Lwm2mPath::kAbsent, client, &values);
+  return values.size() == 1 ? std::move(values.front().value) : Value{};
 }
 
 uint8_t DataModel::discover(const Lwm2mPath& path, const ClientContext& client,

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -77,6 +78,21 @@ struct ClientContext {
   // server URI (replaces the profile's ${server} in /0/x/0).
   uint32_t lifetime_s = 300;
   std::string_view server_uri;
+  // The client starts from a bootstrap server: the profile's Security instance /0/0 is its
+  // Bootstrap-Server account (/0/0/1 reads true and /0/0/0 is server_uri, the bootstrap
+  // server's URI), which Bootstrap-Delete keeps and provisioned_server() passes over.
+  bool bootstrap_account = false;
+};
+
+// The LwM2M server account a bootstrap provisioned (DataModel::provisioned_server).
+struct ProvisionedServer {
+  std::string uri;                  // /0/x/0
+  int64_t security_mode = 3;        // /0/x/2: 0 PSK, 1 RPK, 2 certificate, 3 NoSec, 4 cert+EST
+  std::vector<uint8_t> identity;    // /0/x/3 (PSK identity)
+  std::vector<uint8_t> secret_key;  // /0/x/5 (PSK key); never printed
+  int64_t short_server_id = 0;      // /0/x/10
+  uint32_t lifetime_s = 0;          // /1/y/1 of the matching Server instance (0: none)
+  std::string binding;              // /1/y/7
 };
 
 // What an Execute asks the client to do besides answering 2.04.
@@ -93,6 +109,9 @@ enum class WriteMode : uint8_t { kReplace, kPartialUpdate };
 
 class DataModel {
  public:
+  // Both spellings name the same type.
+  using ProvisionedServer = lwm2msim::ProvisionedServer;
+
   // unix_epoch_s is the Unix time at the simulation epoch (EvalContext).
   DataModel(std::shared_ptr<const Profile> profile, uint64_t seed, int64_t unix_epoch_s);
 
@@ -162,6 +181,42 @@ class DataModel {
   // The profile's /1/0/1 when it sets a constant lifetime, else 0.
   uint32_t profile_lifetime() const;
 
+  // The Bootstrap interface (LwM2M TS 1.1 5.2.7): a bootstrap server's operations, which access
+  // rights and the resources' operation flags do not restrict (bootstrap.cpp).
+  //
+  // Bootstrap-Write of an object, instance or resource: creates the instances the payload names
+  // when absent, and replaces the values (all instances of a multiple resource) it carries,
+  // keeping the instance's other resources. All or nothing. 2.04; 4.00 (root or resource
+  // instance target, payload outside the target, an undefined or executable resource, wrong
+  // type or out of range, a second instance of a single-instance object); 4.04 (object not
+  // supported by the profile).
+  uint8_t bootstrap_write(const Lwm2mPath& path, std::span<const Record> records,
+                          const ClientContext& client, ClientData* data) const;
+  // Bootstrap-Delete of "/" (empty path), an object or an instance: 2.02, also when there was
+  // nothing to delete. Never deletes the Bootstrap-Server account (a Security instance whose
+  // resource 1 is true), the OSCORE instance it links to (/0/x/17) nor the Device object (3):
+  // "/" and object targets pass over them, an instance target naming one answers 4.00. 4.00
+  // for a resource path.
+  uint8_t bootstrap_delete(const Lwm2mPath& path, const ClientContext& client,
+                           ClientData* data) const;
+  // Bootstrap-Discover of "/" or an object (TS 1.1 5.2.7.3):
+  // `</>;lwm2m=1.1,</0/0>;uri="coap://bs",</0/1>;ssid=101;uri="coap://s",</1/0>;ssid=101,</3/0>`
+  // Security instances carry ssid (/0/x/10; not for the bootstrap account) and uri (/0/x/0),
+  // Server instances ssid (/1/x/0); an object without instances is listed as </O>, and objects
+  // beyond the core ones (0-7) whose version is not 1.0 as </O>;ver=V before their instances.
+  // `version` gives the lwm2m= value. 2.05; 4.00 for deeper paths; 4.04 for an object the
+  // profile does not support.
+  uint8_t bootstrap_discover(const Lwm2mPath& path, Lwm2mVersion version,
+                             const ClientContext& client, std::string* out) const;
+  // Bootstrap-Read (TS 1.1): Server (1) and Access Control (2) objects or instances only.
+  // 2.05; 4.00 for the root or a resource path; 4.01 for other objects; 4.04 when absent.
+  uint8_t bootstrap_read(const Lwm2mPath& path, const ClientContext& client,
+                         std::vector<Record>* out) const;
+  // The LwM2M server account a bootstrap provisioned: the first Security instance (ascending
+  // id) whose Bootstrap-Server resource (1) is not true, with the Server instance of the same
+  // Short Server ID. nullopt when there is none.
+  std::optional<ProvisionedServer> provisioned_server(const ClientContext& client) const;
+
  private:
   const ObjectDefinition* object_definition(uint32_t object) const;
   const ResourceDefinition* resource_definition(const Lwm2mPath& path) const;
@@ -180,6 +235,15 @@ class DataModel {
   uint8_t check_value(const Record& record, const ResourceDefinition& def) const;
   void apply_write(const Lwm2mPath& resource, std::span<const Record> values, bool replace_multiple,
                    const ClientContext& client, ClientData* data) const;
+  // Marks an instance created, without values yet (Create, Bootstrap-Write).
+  void add_instance(uint16_t object, uint16_t instance, ClientData* data) const;
+  // Deletes an instance and everything the client kept for it (Delete, Bootstrap-Delete).
+  void drop_instance(uint16_t object, uint16_t instance, ClientData* data) const;
+  // The value of a single resource, monostate when it has none.
+  Value value_at(uint32_t object, uint32_t instance, uint32_t resource,
+                 const ClientContext& client) const;
+  // Whether a Security instance is a Bootstrap-Server account (/0/x/1 true).
+  bool is_bootstrap_account(uint32_t instance, const ClientContext& client) const;
 
   std::shared_ptr<const Profile> profile_;
   uint64_t seed_;

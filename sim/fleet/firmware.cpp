@@ -67,7 +67,10 @@ void Worker::firmware_uri_written(uint32_t client, const Lwm2mPath& path) {
     set_firmware_state(client, path.instance, firmware::kIdle, firmware::kResultInvalidUri);
     return;
   }
-  if (parsed.scheme != "coap") {
+  // coaps only from the LwM2M server itself, over the session the client already has with it.
+  const bool over_session =
+      parsed.scheme == "coaps" && parsed.endpoint == server_of(client) && secure(client, false);
+  if (parsed.scheme != "coap" && !over_session) {
     fw_download_failed_.add();
     set_firmware_state(client, path.instance, firmware::kIdle,
                        firmware::kResultUnsupportedProtocol);
@@ -239,6 +242,7 @@ void Worker::firmware_apply(uint32_t slot) {
   // Installing ends in a restart: no De-register, a fresh Register with the new version.
   request_stats_.reboots.add();
   drop_reports(client);
+  reset_link(client, true);
   clients_[client].reboot(*this, client, now() + config_.reboot_delay);
 }
 

@@ -79,6 +79,7 @@ Fleet::Fleet(FleetConfig config) : config_(std::move(config)) {
     g.count = config_.clients;
     g.client = config_.client;
     g.profile = config_.profile;
+    g.psk = config_.psk;
     config_.groups.push_back(std::move(g));
   }
   uint64_t first = 0;

@@ -5,10 +5,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sim/client/virtual_client.h"
+#include "sim/dtls/dtls.h"
 #include "sim/fault/fault.h"
 #include "sim/phase/phase.h"
 #include "sim/profile/profile.h"
@@ -17,6 +19,22 @@
 #include "sim/util/address_plan.h"
 
 namespace lwm2msim {
+
+// Each device's pre-shared key for DTLS. The identity comes from an identities file, else the
+// pattern, else it is the endpoint name; the key from the file, else derived from the seed, else
+// the one fixed key.
+struct PskPlan {
+  std::shared_ptr<const std::vector<std::string>> identities;  // by device, from `first`
+  std::shared_ptr<const std::vector<std::vector<uint8_t>>> keys;
+  uint64_t first = 0;  // fleet index of identities[0]
+  std::optional<EndpointPattern> identity_pattern;
+  std::string seed;
+  std::vector<uint8_t> key;
+
+  bool empty() const { return !identities && !identity_pattern && seed.empty() && key.empty(); }
+  // The PSK of device `index` whose endpoint name is `endpoint`.
+  DtlsPsk psk_of(uint64_t index, std::string_view endpoint) const;
+};
 
 // A group of devices: consecutive fleet indexes with one profile and one set of settings.
 struct FleetGroup {
@@ -47,6 +65,9 @@ struct FleetGroup {
   // fraction of installations fails (Update Result 8).
   TimeUs firmware_update_time = 5 * kUsPerSec;
   double firmware_failure = 0;
+  // DTLS with a PSK (coaps:// servers): the key each device holds for its server, or for its
+  // bootstrap server when it bootstraps.
+  PskPlan psk;
 };
 
 struct FleetConfig {
@@ -76,6 +97,13 @@ struct FleetConfig {
   std::vector<PhaseSpec> phases;
   // The server URI clients report in /0/x/0.
   std::string server_uri;
+  // coaps: the client side of DTLS (cipher suites, certificates); null when no server is coaps.
+  std::shared_ptr<const DtlsContext> dtls;
+  // The PSKs of the single group when `groups` is empty.
+  PskPlan psk;
+  bool server_secure = false;     // the LwM2M server is coaps://
+  bool bootstrap_secure = false;  // the bootstrap server (client.bootstrap) is coaps://
+  std::string bootstrap_uri;      // what clients report in their bootstrap Security instance
   // Unix time at the simulation epoch (generators follow the UTC clock from it).
   int64_t unix_epoch_s = 0;
   // Notifications: every Nth is CON (0: all NON, 1: all CON), unless a 1.2 con attribute says.
@@ -128,6 +156,21 @@ struct RequestStats {
   std::array<std::array<Counter, kResponseCodeSlots>, kOperationCount> by_operation_code;
 };
 
+// Per-worker statistics of the clients' DTLS sessions.
+struct DtlsStats {
+  Counter handshakes;                             // handshakes completed
+  Counter resumed;                                // of which abbreviated (session resumption)
+  std::array<Counter, kDtlsFailureCount> failed;  // handshakes failed, by DtlsFailure
+  Counter retransmits;                            // handshake flights sent again
+  Counter closes;            // close_notify sent (De-register, Bootstrap-Finish)
+  Counter peer_closes;       // close_notify or fatal alert from a server
+  Counter records_dropped;   // records that failed authentication, replays, malformed
+  Counter plain_dropped;     // plain CoAP requests that reached a client on a secure link
+  Counter unsent;            // messages with no established session to carry them
+  Gauge established;         // sessions established now
+  Histogram handshake_time;  // us, from the ClientHello to the finished handshake
+};
+
 // A consistent-enough view of the whole fleet, summed over workers.
 struct FleetSnapshot {
   std::array<int64_t, kClientStateCount> states{};
@@ -154,7 +197,18 @@ struct FleetSnapshot {
   uint64_t fw_downloads = 0, fw_blocks = 0, fw_downloaded = 0, fw_download_failed = 0;
   uint64_t fw_updated = 0, fw_update_failed = 0;
   uint64_t churned = 0;  // de-register + register cycles by churn phases
-  uint32_t phase = 0;    // index of the phase the slowest worker is in
+  // Bootstrap (client side): requests started, finished (provisioned), failed.
+  uint64_t bootstrap_sent = 0, bootstrap_ok = 0, bootstrap_failed = 0;
+  uint64_t link_failed = 0;  // exchanges that never started: their handshake failed
+  // DTLS (client side), as DtlsStats.
+  uint64_t dtls_handshakes = 0, dtls_resumed = 0;
+  std::array<uint64_t, kDtlsFailureCount> dtls_failed{};
+  uint64_t dtls_retransmits = 0, dtls_closes = 0, dtls_peer_closes = 0;
+  uint64_t dtls_records_dropped = 0, dtls_plain_dropped = 0, dtls_unsent = 0;
+  int64_t dtls_established = 0;
+  HistogramSnapshot dtls_handshake_time;
+  HistogramSnapshot bootstrap_latency;
+  uint32_t phase = 0;  // index of the phase the slowest worker is in
   HistogramSnapshot register_latency;
   HistogramSnapshot register_rtt;
   HistogramSnapshot update_latency;

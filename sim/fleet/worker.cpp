@@ -44,6 +44,13 @@ Worker::Worker(const FleetConfig& config, const ShardLayout& layout, uint32_t in
     if (const auto at = r.faults.outage_at()) {
       outages_.push_back({*at, static_cast<uint32_t>(groups_.size() - 1)});
     }
+    if (g.client.bootstrap && accounts_.empty()) {
+      accounts_.resize(local_count_);
+    }
+  }
+  if (config.dtls) {
+    secure_links_.resize(local_count_);
+    dtls_scratch_ = std::make_unique<DtlsScratch>();
   }
 }
 
@@ -148,7 +155,11 @@ void Worker::fire(uint32_t id, uint64_t due_tick) {
   const TimeUs t = now();
   timer_lateness_.record(t > due ? t - due : 0);
   if (id < local_count_) {
-    clients_[id].on_timer(*this, id, due);
+    if (!secure_links_.empty() && clients_[id].state() == ClientState::kConnecting) {
+      link_timer(id);
+    } else {
+      clients_[id].on_timer(*this, id, due);
+    }
   } else if (id == stop_timer_id_) {
     stop_sweep();
   } else if (id == director_timer_id_) {
@@ -165,6 +176,23 @@ void Worker::schedule(uint32_t client, TimeUs due) {
 }
 
 void Worker::send(uint32_t client, std::span<const uint8_t> datagram) {
+  const bool bootstrap = clients_[client].bootstrapping();
+  if (!secure(client, bootstrap)) {
+    link_send(client, datagram);
+    return;
+  }
+  SecureLink& l = secure_links_[client];
+  if (l.bootstrap != bootstrap || l.session.state() != DtlsSession::State::kEstablished) {
+    dtls_stats_.unsent.add();
+    return;
+  }
+  l.active = now();
+  link_client_ = client;
+  l.session.send(datagram, *dtls_scratch_, *this);
+  link_client_ = UINT32_MAX;
+}
+
+void Worker::link_send(uint32_t client, std::span<const uint8_t> datagram) {
   const LinkFaults& faults = group(client).faults;
   if (faults.any()) {
     const TimeUs t = now();
@@ -219,11 +247,11 @@ void Worker::release_delayed() {
 }
 
 void Worker::transmit_now(uint32_t client, std::span<const uint8_t> datagram) {
-  transmit_raw(client, config_.client.server, datagram);
+  transmit_raw(client, server_of(client), datagram);
 }
 
 void Worker::send_to(uint32_t client, const Endpoint4& to, std::span<const uint8_t> datagram) {
-  if (to == config_.client.server) {
+  if (to == server_of(client)) {
     send(client, datagram);
   } else {
     transmit_raw(client, to, datagram);
@@ -259,6 +287,10 @@ void Worker::on_state_change(uint32_t client, ClientState from, ClientState to) 
   if (to == ClientState::kStopped || to == ClientState::kIdle || to == ClientState::kBackoff) {
     // Observations and Sends belong to a registration (LwM2M TS 1.1 6.4.1).
     drop_reports(client);
+    if (!secure_links_.empty() &&
+        secure_links_[client].session.state() == DtlsSession::State::kHandshaking) {
+      reset_link(client, false);
+    }
   }
   if (to == ClientState::kStopped) {
     if (stopping_ && state_counts_[static_cast<size_t>(ClientState::kStopped)].value() ==
@@ -329,9 +361,22 @@ void Worker::handle_datagram(const ReceivedDatagram& d) {
 }
 
 void Worker::dispatch(uint32_t client, std::span<const uint8_t> datagram) {
+  if (!secure_links_.empty() && looks_like_dtls(datagram)) {
+    secure_receive(client, datagram);
+    return;
+  }
+  dispatch_coap(client, datagram, false);
+}
+
+void Worker::dispatch_coap(uint32_t client, std::span<const uint8_t> datagram, bool secure_link) {
   CoapMessage m;
   if (m.parse(datagram) != CoapParseError::kOk) {
     request_stats_.malformed.add();
+    return;
+  }
+  if (m.is_request() && !secure_link && secure(client, clients_[client].bootstrapping())) {
+    // A server on a secure link never asks in clear (a download host may answer in clear).
+    dtls_stats_.plain_dropped.add();
     return;
   }
   if (m.is_request()) {
@@ -376,7 +421,13 @@ ClientContext Worker::context(uint32_t client) const {
   ctx.t = now();
   ctx.data = data_.find(client);
   ctx.lifetime_s = config(client).lifetime_s;
-  ctx.server_uri = config_.server_uri;
+  if (config(client).bootstrap) {
+    // The profile's Security /0/0 is the account of the bootstrap server.
+    ctx.bootstrap_account = true;
+    ctx.server_uri = config_.bootstrap_uri;
+  } else {
+    ctx.server_uri = config_.server_uri;
+  }
   return ctx;
 }
 
@@ -438,6 +489,10 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
   Lwm2mOperation op = Lwm2mOperation::kUnknown;
   if (request.first_unknown_critical() != 0) {
     reply(client, request, op, CoapCode::kBadOption, 0, {}, nullptr);
+    return;
+  }
+  if (clients_[client].provisioning()) {
+    handle_bootstrap_request(client, request);
     return;
   }
   Lwm2mPath path;
@@ -635,12 +690,14 @@ uint8_t Worker::handle_change(uint32_t client, const CoapMessage& request, Lwm2m
         case ExecuteEffect::kFactoryReset:
           client_data_bytes_.add(-data_bytes(client));
           data_.erase(client);
+          clients_[client].forget_account();
           [[fallthrough]];
         case ExecuteEffect::kReboot:
           // Answer first (the caller replies before anything else happens), then go down.
           request_stats_.reboots.add();
           loop_.post([this, client] {
             drop_reports(client);
+            reset_link(client, true);
             clients_[client].reboot(*this, client, now() + config_.reboot_delay);
             transport_.flush();
           });
@@ -1205,6 +1262,7 @@ void Worker::power_outages(TimeUs t) {
       }
       outage_drops_.add();
       drop_reports(l);
+      reset_link(l, true);
       clients_[l].reboot(*this, l, g.faults.outage_return(i, config_.seed).value_or(t));
     }
   }
@@ -1244,6 +1302,7 @@ TimeUs Worker::reboots(TimeUs t) {
       if (is_registered(l)) {
         request_stats_.reboots.add();
         drop_reports(l);
+        reset_link(l, true);
         clients_[l].reboot(*this, l, t + spec.reboot_downtime);
       }
       reboot_next_[k] += gap();
@@ -1436,6 +1495,25 @@ void Worker::collect(FleetSnapshot* out) const {
   out->fw_updated += fw_updated_.value();
   out->fw_update_failed += fw_update_failed_.value();
   out->churned += churned_.value();
+  out->bootstrap_sent += c.bootstrap_sent.value();
+  out->bootstrap_ok += c.bootstrap_ok.value();
+  out->bootstrap_failed += c.bootstrap_failed.value();
+  out->link_failed += c.link_failed.value();
+  out->bootstrap_latency.merge(c.bootstrap_latency.snapshot());
+  const DtlsStats& d = dtls_stats_;
+  out->dtls_handshakes += d.handshakes.value();
+  out->dtls_resumed += d.resumed.value();
+  for (size_t k = 0; k < kDtlsFailureCount; ++k) {
+    out->dtls_failed[k] += d.failed[k].value();
+  }
+  out->dtls_retransmits += d.retransmits.value();
+  out->dtls_closes += d.closes.value();
+  out->dtls_peer_closes += d.peer_closes.value();
+  out->dtls_records_dropped += d.records_dropped.value();
+  out->dtls_plain_dropped += d.plain_dropped.value();
+  out->dtls_unsent += d.unsent.value();
+  out->dtls_established += d.established.value();
+  out->dtls_handshake_time.merge(d.handshake_time.snapshot());
   out->phase = std::min(out->phase, phase_.load(std::memory_order_relaxed));
   out->register_latency.merge(c.register_latency.snapshot());
   out->register_rtt.merge(c.register_rtt.snapshot());

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -35,7 +36,10 @@ struct ShardLayout {
   }
 };
 
-class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarget {
+class Worker final : public ClientEnv,
+                     public DatagramHandler,
+                     public PhaseTarget,
+                     public DtlsOutput {
  public:
   Worker(const FleetConfig& config, const ShardLayout& layout, uint32_t index);
   ~Worker() override;
@@ -63,6 +67,14 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   void schedule(uint32_t client, TimeUs due) override;
   void cancel_timer(uint32_t client) override { wheel_.cancel(client); }
   void on_state_change(uint32_t client, ClientState from, ClientState to) override;
+  bool link_ready(uint32_t client, bool bootstrap) override;
+  void connect(uint32_t client, bool bootstrap) override;
+  void link_lost(uint32_t client) override;
+  void disconnect(uint32_t client) override;
+
+  // DtlsOutput: what the session of link_client_ writes and decrypts.
+  void send_datagram(std::span<const uint8_t> datagram) override;
+  void deliver(std::span<const uint8_t> plaintext) override;
 
   // DatagramHandler
   void on_datagram(const ReceivedDatagram& datagram) override;
@@ -122,6 +134,38 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
     std::vector<uint8_t> inflight;  // the unacknowledged CON, for retransmission
   };
 
+  // A client's DTLS association with its bootstrap server or its LwM2M server
+  // (sim/fleet/secure_link.cpp).
+  struct SecureLink {
+    DtlsSession session;
+    TimeUs started = 0;      // when its handshake began
+    TimeUs active = 0;       // when a record last went out or came in
+    bool bootstrap = false;  // with the bootstrap server (else the LwM2M server)
+  };
+  // The LwM2M server a bootstrap server provisioned a client with.
+  struct Account {
+    Endpoint4 server;
+    bool secure = false;  // Security Mode PSK or certificate: coaps
+  };
+  // Whether the client reaches that server over DTLS.
+  bool secure(uint32_t client, bool bootstrap) const;
+  // Where the client's messages go now: its bootstrap server while it bootstraps, else its
+  // LwM2M server (a provisioned one after a bootstrap).
+  Endpoint4 server_of(uint32_t client) const;
+  // The PSK the client holds for that server (null when certificates authenticate).
+  std::optional<DtlsPsk> psk_for(uint32_t client, bool bootstrap) const;
+  // Accounts for what one session call did: counters, handshake outcome, the client's timer.
+  void link_events(uint32_t client, const DtlsEvents& e, bool was_established);
+  void link_timer(uint32_t client);
+  // A datagram that arrived on a client's secure link.
+  void secure_receive(uint32_t client, std::span<const uint8_t> datagram);
+  // Drops a client's session without a word (reboot, power loss); `forget` also drops what it
+  // needs to resume.
+  void reset_link(uint32_t client, bool forget);
+  // The bootstrap interface (sim/fleet/bootstrap.cpp): requests from the bootstrap server
+  // while the client is provisioned.
+  void handle_bootstrap_request(uint32_t client, const CoapMessage& request);
+
   void run();
   // Fires the timers due by now and sends what they queued.
   void on_wake();
@@ -138,8 +182,12 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   void send_to(uint32_t client, const Endpoint4& to, std::span<const uint8_t> datagram);
   void transmit_raw(uint32_t client, const Endpoint4& to, std::span<const uint8_t> datagram);
   void handle_datagram(const ReceivedDatagram& d);
-  // A datagram for a client, after the link's faults.
+  // A datagram for a client, after the link's faults: through its secure link, if any.
   void dispatch(uint32_t client, std::span<const uint8_t> datagram);
+  // A CoAP message for a client, in clear.
+  void dispatch_coap(uint32_t client, std::span<const uint8_t> message, bool secure_link);
+  // Client to server, in clear and past any session: the link's faults, then the socket.
+  void link_send(uint32_t client, std::span<const uint8_t> datagram);
   void power_outages(TimeUs t);
   // Reboots of groups with a reboot behaviour due by t; returns when the next one is.
   TimeUs reboots(TimeUs t);
@@ -261,6 +309,17 @@ class Worker final : public ClientEnv, public DatagramHandler, public PhaseTarge
   // By client: its first report slot (UINT32_MAX: none); a client's slots chain through
   // Report::next. 4 bytes a client instead of a hash-map node for each one that reports.
   std::vector<uint32_t> report_head_;
+
+  // By client, when some server is coaps (else empty).
+  std::vector<SecureLink> secure_links_;
+  // By client, when some group bootstraps (else empty).
+  std::vector<Account> accounts_;
+  std::unique_ptr<DtlsScratch> dtls_scratch_;
+  uint32_t link_client_ = UINT32_MAX;  // whose session is writing output now
+  // Decrypted records of the datagram being handled, each length-prefixed (2 bytes): handled
+  // after the session call returns, so replies never re-enter it.
+  std::vector<uint8_t> inbound_;
+  DtlsStats dtls_stats_;
 
   bool stopping_ = false;
   uint32_t stop_cursor_ = 0;

@@ -339,6 +339,21 @@ std::span<const uint8_t> build_register(std::span<uint8_t> out, uint16_t message
   return w.finish();
 }
 
+std::span<const uint8_t> build_bootstrap_request(std::span<uint8_t> out, uint16_t message_id,
+                                                 const CoapToken& token, std::string_view endpoint,
+                                                 uint16_t preferred_format) {
+  char ep[96];
+  char pct[24];
+  CoapWriter w(out);
+  w.header(CoapType::kCon, CoapCode::kPost, message_id, token.view())
+      .option(CoapOption::kUriPath, std::string_view("bs"))
+      .option(CoapOption::kUriQuery, concat_query(ep, "ep", endpoint));
+  if (preferred_format != 0) {
+    w.option(CoapOption::kUriQuery, format_uint_query(pct, "pct", preferred_format));
+  }
+  return w.finish();
+}
+
 std::span<const uint8_t> build_update(std::span<uint8_t> out, uint16_t message_id,
                                       const CoapToken& token, std::string_view location,
                                       uint32_t lifetime_s, std::string_view links) {

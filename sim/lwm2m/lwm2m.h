@@ -86,6 +86,11 @@ struct RegistrationParams {
 // so in b= ("UQ"); 1.1 and later dropped Q from the binding for a `Q` parameter of its own.
 std::span<const uint8_t> build_register(std::span<uint8_t> out, uint16_t message_id,
                                         const CoapToken& token, const RegistrationParams& params);
+// POST /bs?ep=..[&pct=..] (Bootstrap-Request, LwM2M TS 1.1 5.2.7.1); pct (1.1 and later) is the
+// content format the client prefers for the bootstrap server's writes, 0: none.
+std::span<const uint8_t> build_bootstrap_request(std::span<uint8_t> out, uint16_t message_id,
+                                                 const CoapToken& token, std::string_view endpoint,
+                                                 uint16_t preferred_format);
 // POST /{location} (Update) with optional lifetime and link payload when they changed.
 std::span<const uint8_t> build_update(std::span<uint8_t> out, uint16_t message_id,
                                       const CoapToken& token, std::string_view location,

@@ -61,6 +61,11 @@ const std::vector<Summary::CatalogEntry>& Summary::catalog() {
        MetricKind::kCounter,
        {"in", "out", "send_errors", "malformed", "unknown_address"}},
       {"bytes", MetricKind::kCounter, {"in", "out"}},
+      {"dtls",
+       MetricKind::kCounter,
+       {"handshakes", "resumed", "failed", "retransmits", "closes", "peer_closes",
+        "records_dropped", "unsent"}},
+      {"bootstrap", MetricKind::kCounter, {"sent", "ok", "failed", "link_failed"}},
       {"registration_latency", MetricKind::kTrend, kTrendFields},
       {"registration_rtt", MetricKind::kTrend, kTrendFields},
       {"update_latency", MetricKind::kTrend, kTrendFields},
@@ -68,6 +73,8 @@ const std::vector<Summary::CatalogEntry>& Summary::catalog() {
       {"deregistration_latency", MetricKind::kTrend, kTrendFields},
       {"deregistration_rtt", MetricKind::kTrend, kTrendFields},
       {"timer_lateness", MetricKind::kTrend, kTrendFields},
+      {"dtls_handshake", MetricKind::kTrend, kTrendFields},
+      {"bootstrap_latency", MetricKind::kTrend, kTrendFields},
       {"builtin_server",
        MetricKind::kCounter,
        {"registers", "updates", "deregisters", "expired", "reads_sent", "reads_ok", "observes_ok",
@@ -81,10 +88,19 @@ const std::vector<Summary::CatalogEntry>& Summary::catalog() {
       {"server_firmware",
        MetricKind::kCounter,
        {"started", "downloads", "blocks", "executed", "succeeded", "failed", "abandoned"}},
+      {"server_dtls",
+       MetricKind::kCounter,
+       {"handshakes", "resumed", "failed", "hello_verify", "sessions", "closed", "records_dropped",
+        "plain_dropped"}},
+      {"server_bootstrap",
+       MetricKind::kCounter,
+       {"requests", "finished", "failed", "read_unsupported"}},
       {"server_read_latency", MetricKind::kTrend, kTrendFields},
       {"server_observe_latency", MetricKind::kTrend, kTrendFields},
       {"server_queue_delay", MetricKind::kTrend, kTrendFields},
       {"server_firmware_time", MetricKind::kTrend, kTrendFields},
+      {"server_dtls_handshake", MetricKind::kTrend, kTrendFields},
+      {"server_bootstrap_time", MetricKind::kTrend, kTrendFields},
   };
   return kCatalog;
 }
@@ -173,6 +189,26 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
                        {"unknown_address", s.unknown_address}}));
   m.push_back(counter("bytes", "UDP payload bytes of the fleet",
                       {{"in", s.bytes_in}, {"out", s.bytes_out}}));
+  uint64_t dtls_failed = 0;
+  for (uint64_t n : s.dtls_failed) {
+    dtls_failed += n;
+  }
+  m.push_back(counter("dtls", "The devices' DTLS sessions (coaps)",
+                      {{"handshakes", s.dtls_handshakes},
+                       {"resumed", s.dtls_resumed},
+                       {"failed", dtls_failed},
+                       {"retransmits", s.dtls_retransmits},
+                       {"closes", s.dtls_closes},
+                       {"peer_closes", s.dtls_peer_closes},
+                       {"records_dropped", s.dtls_records_dropped},
+                       {"unsent", s.dtls_unsent}}));
+  m.push_back(counter("bootstrap",
+                      "Client-initiated bootstrap, and exchanges a failed "
+                      "handshake kept from starting",
+                      {{"sent", s.bootstrap_sent},
+                       {"ok", s.bootstrap_ok},
+                       {"failed", s.bootstrap_failed},
+                       {"link_failed", s.link_failed}}));
   m.push_back(trend("registration_latency", "From when a Register was due to its 2.01",
                     s.register_latency));
   m.push_back(trend("registration_rtt", "From a Register's first transmission to its 2.01",
@@ -184,6 +220,11 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
   m.push_back(trend("deregistration_rtt", "From a De-register's first transmission to its 2.02",
                     s.deregister_rtt));
   m.push_back(trend("timer_lateness", "How late the workers' timers fired", s.timer_lateness));
+  m.push_back(trend("dtls_handshake", "From a device's ClientHello to its finished handshake",
+                    s.dtls_handshake_time));
+  m.push_back(trend("bootstrap_latency",
+                    "From when a Bootstrap-Request was due to the Bootstrap-Finish",
+                    s.bootstrap_latency));
   if (server != nullptr) {
     m.push_back(counter("builtin_server", "The in-process built-in server",
                         {{"registers", server->registers + server->reregisters},
@@ -226,6 +267,20 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
                          {"succeeded", server->firmware_succeeded},
                          {"failed", server->firmware_failed},
                          {"abandoned", server->firmware_abandoned}}));
+    m.push_back(counter("server_dtls", "Built-in server's DTLS sessions (coaps)",
+                        {{"handshakes", server->dtls_handshakes},
+                         {"resumed", server->dtls_resumed},
+                         {"failed", server->dtls_failed},
+                         {"hello_verify", server->dtls_hello_verify},
+                         {"sessions", server->dtls_sessions},
+                         {"closed", server->dtls_closed},
+                         {"records_dropped", server->dtls_records_dropped},
+                         {"plain_dropped", server->dtls_plain_dropped}}));
+    m.push_back(counter("server_bootstrap", "Built-in server as a bootstrap server",
+                        {{"requests", server->bootstrap_requests},
+                         {"finished", server->bootstrap_finished},
+                         {"failed", server->bootstrap_failed},
+                         {"read_unsupported", server->bootstrap_read_unsupported}}));
     m.push_back(trend("server_read_latency",
                       "Built-in server: from when a Read was due to its answer",
                       server->read_latency));
@@ -238,6 +293,12 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
     m.push_back(trend("server_firmware_time",
                       "Built-in server: from a campaign's start to the device on the new version",
                       server->firmware_duration));
+    m.push_back(trend("server_dtls_handshake",
+                      "Built-in server: from the ClientHello that started a handshake to its end",
+                      server->dtls_handshake_time));
+    m.push_back(trend("server_bootstrap_time",
+                      "Built-in server: from a Bootstrap-Request to Bootstrap-Finish's 2.04",
+                      server->bootstrap_time));
   }
   return out;
 }

@@ -31,6 +31,12 @@ uint64_t responses_in(const FleetSnapshot& s) {
          s.deregister_failed;
 }
 
+// Clients on their way to a registration: handshaking, bootstrapping or registering.
+int64_t registering(const FleetSnapshot& s) {
+  return state(s, ClientState::kRegistering) + state(s, ClientState::kConnecting) +
+         state(s, ClientState::kBootstrapping);
+}
+
 }  // namespace
 
 std::string format_duration(TimeUs us) {
@@ -51,8 +57,7 @@ std::string progress_line(TimeUs elapsed, const FleetSnapshot& now, const FleetS
       static_cast<double>(elapsed) / 1e6,
       static_cast<long long>(state(now, ClientState::kRegistered) +
                              state(now, ClientState::kUpdating)),
-      static_cast<unsigned long long>(clients),
-      static_cast<long long>(state(now, ClientState::kRegistering)),
+      static_cast<unsigned long long>(clients), static_cast<long long>(registering(now)),
       static_cast<long long>(state(now, ClientState::kBackoff)),
       static_cast<unsigned long long>(now.register_failed),
       static_cast<long long>(state(now, ClientState::kStopped)),
@@ -71,7 +76,7 @@ std::string progress_table(TimeUs elapsed, const FleetSnapshot& now, const Fleet
   t += fmt("  clients   registered %-8lld registering %-7lld backoff %-7lld stopped %-7lld\n",
            static_cast<long long>(state(now, ClientState::kRegistered) +
                                   state(now, ClientState::kUpdating)),
-           static_cast<long long>(state(now, ClientState::kRegistering)),
+           static_cast<long long>(registering(now)),
            static_cast<long long>(state(now, ClientState::kBackoff)),
            static_cast<long long>(state(now, ClientState::kStopped)));
   t += fmt(

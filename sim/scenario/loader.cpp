@@ -196,7 +196,7 @@ class ScenarioLoader : private yaml::Checker {
     ScenarioPlan plan;
     const std::vector<KeyValue> top = entries(root, "");
     allow(top, "",
-          {"name", "description", "seed", "target", "devices", "groups", "phases", "faults",
+          {"name", "description", "seed", "target", "dtls", "devices", "groups", "phases", "faults",
            "thresholds"});
     if (const KeyValue* kv = find(top, "name")) {
       read_name(*kv, "name", &plan.name);
@@ -233,9 +233,13 @@ class ScenarioLoader : private yaml::Checker {
     if (const KeyValue* kv = find(top, "target")) {
       parse_target(*kv, &plan);
     }
+    if (const KeyValue* kv = find(top, "dtls")) {
+      parse_dtls(*kv, &plan.dtls);
+    }
     if (const KeyValue* kv = find(top, "thresholds")) {
       parse_thresholds(*kv, &plan.thresholds);
     }
+    check_security(plan, root.Mark(), find(top, "dtls"));
     if (!plan.server_uri.empty()) {
       for (const auto& [mark, field] : server_outage_marks_) {
         error(mark, field,
@@ -1562,7 +1566,19 @@ class ScenarioLoader : private yaml::Checker {
     if (!kvs) {
       return;
     }
-    allow(*kvs, "target", {"server", "builtin"});
+    allow(*kvs, "target", {"server", "bootstrap", "builtin"});
+    if (const KeyValue* bs = find(*kvs, "bootstrap")) {
+      std::string uri;
+      if (read_string(*bs, "target.bootstrap", &uri)) {
+        if (uri == "builtin" || valid_server_uri(uri)) {
+          plan->bootstrap_uri = uri;
+        } else {
+          error(bs->mark(), "target.bootstrap",
+                "expected coap://HOST:PORT, coaps://HOST:PORT or builtin, got " +
+                    describe(bs->value));
+        }
+      }
+    }
     if (const KeyValue* server = find(*kvs, "server")) {
       std::string uri;
       if (read_string(*server, "target.server", &uri) && uri != "builtin") {
@@ -1595,7 +1611,10 @@ class ScenarioLoader : private yaml::Checker {
     }
     allow(*kvs, field,
           {"threads", "read_rate", "read_paths", "observe_fraction", "observe_path",
-           "observe_attributes", "exercise", "exercise_rate", "firmware"});
+           "observe_attributes", "exercise", "exercise_rate", "firmware", "dtls"});
+    if (const KeyValue* d = find(*kvs, "dtls")) {
+      read_bool(*d, join(field, "dtls"), &b->dtls);
+    }
     if (const KeyValue* t = find(*kvs, "threads")) {
       uint64_t n = 0;
       if (read_u64(*t, join(field, "threads"), &n)) {
@@ -1650,6 +1669,98 @@ class ScenarioLoader : private yaml::Checker {
     }
     if (const KeyValue* fw = find(*kvs, "firmware")) {
       parse_campaign(*fw, join(field, "firmware"), plan, b);
+    }
+  }
+
+  // dtls: {psk_id, psk_seed | psk_key, certificate, private_key, ca, ciphers}
+  void parse_dtls(const KeyValue& kv, DtlsPlan* d) {
+    const std::string field = "dtls";
+    const auto kvs =
+        map_of(kv, field, "psk_id, psk_seed or psk_key, or certificate, private_key and ca");
+    if (!kvs) {
+      return;
+    }
+    allow(*kvs, field,
+          {"psk_id", "psk_seed", "psk_key", "certificate", "private_key", "ca", "ciphers"});
+    for (const char* key : {"psk_id", "psk_seed", "psk_key", "certificate", "ca"}) {
+      credentials_written_ = credentials_written_ || find(*kvs, key) != nullptr;
+    }
+    if (const KeyValue* x = find(*kvs, "psk_id")) {
+      EndpointPattern pattern;
+      if (read_name(*x, join(field, "psk_id"), &d->psk_id)) {
+        if (std::string why = EndpointPattern::parse(d->psk_id, &pattern); !why.empty()) {
+          error(x->mark(), join(field, "psk_id"), why);
+        }
+      }
+    }
+    if (const KeyValue* x = find(*kvs, "psk_seed")) {
+      read_name(*x, join(field, "psk_seed"), &d->psk_seed);
+    }
+    if (const KeyValue* x = find(*kvs, "psk_key")) {
+      std::string hex;
+      // The key itself is never echoed back in an error.
+      if (read_name(*x, join(field, "psk_key"), &hex) && !parse_hex(hex, &d->psk_key)) {
+        error(x->mark(), join(field, "psk_key"),
+              "must be hex digits, an even number of them (" + std::to_string(hex.size()) +
+                  " characters given)");
+      }
+      if (find(*kvs, "psk_seed") != nullptr) {
+        error(x->mark(), join(field, "psk_key"), "give psk_key or psk_seed, not both");
+      }
+    }
+    const auto file = [&](const char* key, std::string* out) {
+      const KeyValue* x = find(*kvs, key);
+      if (x == nullptr || !read_name(*x, join(field, key), out)) {
+        return;
+      }
+      fs::path path(*out);
+      if (path.is_relative()) {
+        path = fs::path(base_dir_) / path;
+      }
+      std::error_code ec;
+      if (!fs::is_regular_file(path, ec)) {
+        error(x->mark(), join(field, key),
+              "cannot read " + *out + " (" + path.lexically_normal().string() + ")");
+        return;
+      }
+      *out = path.lexically_normal().string();
+    };
+    file("certificate", &d->certificate);
+    file("private_key", &d->private_key);
+    file("ca", &d->ca);
+    if (d->certificate.empty() != d->private_key.empty()) {
+      error(kv.mark(), field, "certificate and private_key go together");
+    }
+    if (const KeyValue* x = find(*kvs, "ciphers")) {
+      read_name(*x, join(field, "ciphers"), &d->ciphers);
+    }
+  }
+
+  // coaps needs credentials, and credentials need coaps.
+  void check_security(const ScenarioPlan& plan, const YAML::Mark& top, const KeyValue* dtls) {
+    const bool secure_server =
+        plan.server_uri.starts_with("coaps://") || (plan.server_uri.empty() && plan.builtin.dtls);
+    const bool secure_bootstrap = plan.bootstrap_uri.starts_with("coaps://") ||
+                                  (plan.bootstrap_uri == "builtin" && plan.builtin.dtls);
+    bool group_psk = false;
+    for (const GroupPlan& g : plan.groups) {
+      group_psk = group_psk || !g.psk_keys.empty();
+    }
+    const bool builtin_bootstrap = plan.bootstrap_uri == "builtin";
+    if ((secure_server || secure_bootstrap) && !credentials_written_ && !group_psk) {
+      error(top, "dtls",
+            "missing: a coaps:// server needs credentials (psk_id with psk_seed or psk_key, "
+            "certificate and private_key with ca, or identities files with psk columns)");
+    }
+    if (dtls != nullptr && !secure_server && !secure_bootstrap && !builtin_bootstrap) {
+      error(dtls->key.Mark(), "dtls",
+            "no server is coaps:// (set target.server to coaps://..., or target.builtin.dtls: "
+            "true)");
+    }
+    if (builtin_bootstrap && !plan.server_uri.empty()) {
+      error(top, "target.bootstrap",
+            "builtin provisions the built-in server; with target.server " + plan.server_uri +
+                " give that server's own bootstrap server URI");
     }
   }
 
@@ -1808,6 +1919,7 @@ class ScenarioLoader : private yaml::Checker {
   }
 
   std::string base_dir_;
+  bool credentials_written_ = false;  // the dtls section names credentials (valid or not)
   const ObjectRegistry& registry_;
   std::map<std::string, LoadedProfile> profiles_;
   std::optional<YAML::Mark> devices_mark_;

@@ -131,6 +131,20 @@ struct BuiltinTarget {
   double firmware_rate = 2000;
   uint64_t firmware_size = 65536;
   std::string firmware_version = "9.9.9";
+  bool dtls = false;  // the built-in server speaks coaps (DTLS)
+};
+
+// DTLS for coaps:// servers: how devices authenticate. With a PSK the identity comes from a
+// group's identities file, else psk_id, else it is the endpoint name; the key from the file,
+// else derived from psk_seed, else psk_key for every device.
+struct DtlsPlan {
+  std::string psk_id;            // identity pattern, e.g. "dev-%06d"
+  std::string psk_seed;          // key = HMAC-SHA256(seed, identity), first 16 bytes
+  std::vector<uint8_t> psk_key;  // one key for every device
+  std::string certificate;       // X.509: the devices' certificate (PEM), resolved path
+  std::string private_key;       // ... its key
+  std::string ca;                // the trust anchor for the server's certificate
+  std::string ciphers;           // OpenSSL cipher list; empty: the LwM2M mandatory suites
 };
 
 struct ScenarioPlan {
@@ -139,7 +153,11 @@ struct ScenarioPlan {
   std::string source;  // the file
   uint64_t seed = 1;
   std::string server_uri;  // coap:// or coaps://; empty: the built-in server
+  // Devices first ask a bootstrap server for their LwM2M server account: coap:// or coaps://,
+  // or "builtin" (a built-in bootstrap server that provisions the built-in server).
+  std::string bootstrap_uri;
   BuiltinTarget builtin;
+  DtlsPlan dtls;
   uint64_t devices = 0;  // total when groups use weights
   std::vector<GroupPlan> groups;
   std::vector<PhasePlan> phases;

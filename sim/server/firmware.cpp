@@ -50,8 +50,8 @@ bool links_announce_firmware(std::string_view links) {
          links.find("</5>") != std::string_view::npos;
 }
 
-std::string firmware_package_uri(const Endpoint4& server, std::string_view version) {
-  std::string uri = "coap://" + server.to_string() + "/fw/";
+std::string firmware_package_uri(const Endpoint4& server, std::string_view version, bool secure) {
+  std::string uri = (secure ? "coaps://" : "coap://") + server.to_string() + "/fw/";
   uri.append(version);
   return uri;
 }

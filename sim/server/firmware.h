@@ -37,8 +37,9 @@ std::string_view to_string(FirmwareStep step);
 
 // Whether a Register's links announce a Firmware Update instance ("</5/0>" or "</5>").
 bool links_announce_firmware(std::string_view links);
-// "coap://127.0.0.1:5683/fw/9.9.9"
-std::string firmware_package_uri(const Endpoint4& server, std::string_view version);
+// "coap://127.0.0.1:5683/fw/9.9.9" ("coaps://..." when `secure`: the server speaks only DTLS).
+std::string firmware_package_uri(const Endpoint4& server, std::string_view version,
+                                 bool secure = false);
 // Byte `offset` of every package: a hash of the offset, so clients can check what they got.
 uint8_t firmware_byte(uint64_t offset);
 // The ETag of a package (the same in every block of it).

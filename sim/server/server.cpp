@@ -21,6 +21,12 @@
 namespace lwm2msim {
 namespace {
 
+// Whether a datagram opens with an epoch-0 handshake record carrying a ClientHello (RFC 6347
+// 4.1 and 4.2.2: type 22, epoch 0, then handshake type 1).
+bool starts_with_client_hello(std::span<const uint8_t> d) {
+  return d.size() >= 14 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1;
+}
+
 constexpr TimeUs kTickUs = 2000;              // driver and retransmission granularity
 constexpr TimeUs kExpirySweepUs = kUsPerSec;  // how often lifetimes are checked
 constexpr uint32_t kDefaultLifetime = 86400;  // LwM2M TS: lt defaults to 86400 s
@@ -39,6 +45,11 @@ constexpr TimeUs kStatsCacheUs = 10 * kUsPerSec;
 // A firmware campaign without an answer or notification for this long is abandoned, as is one
 // whose client does not register again this long after the Execute.
 constexpr TimeUs kFirmwareStallUs = 600 * kUsPerSec;
+// A DTLS session that carried no registration is dropped after this long without a datagram
+// (one with a registration after its lifetime and expiry_grace).
+constexpr TimeUs kUnregisteredIdleUs = 300 * kUsPerSec;
+// How long a server request waits for its separate answer after an empty ACK.
+constexpr TimeUs kSeparateAnswerUs = 30 * kUsPerSec;
 
 // Paces walk and campaign starts per thread: holds a tenth of a second of the rate (at least
 // one start), full at first.
@@ -142,6 +153,29 @@ std::string ServerSnapshot::to_text() const {
   line("firmware_succeeded", firmware_succeeded);
   line("firmware_failed", firmware_failed);
   line("firmware_abandoned", firmware_abandoned);
+  line("dtls_handshakes", dtls_handshakes);
+  line("dtls_resumed", dtls_resumed);
+  line("dtls_failed", dtls_failed);
+  line("dtls_hello_verify", dtls_hello_verify);
+  line("dtls_sessions", dtls_sessions);
+  line("dtls_records_dropped", dtls_records_dropped);
+  line("dtls_retransmits", dtls_retransmits);
+  line("dtls_closed", dtls_closed);
+  line("dtls_idle_dropped", dtls_idle_dropped);
+  line("dtls_plain_dropped", dtls_plain_dropped);
+  line("dtls_unsent", dtls_unsent);
+  line("dtls_handshake_time_count", dtls_handshake_time.count());
+  line("dtls_handshake_time_p50_us", dtls_handshake_time.percentile(50));
+  line("dtls_handshake_time_p99_us", dtls_handshake_time.percentile(99));
+  line("bootstrap_requests", bootstrap_requests);
+  line("bootstrap_finished", bootstrap_finished);
+  line("bootstrap_failed", bootstrap_failed);
+  line("bootstrap_discover_ok", bootstrap_discover_ok);
+  line("bootstrap_read_unsupported", bootstrap_read_unsupported);
+  line("bootstrap_restarted", bootstrap_restarted);
+  line("bootstrap_time_count", bootstrap_time.count());
+  line("bootstrap_time_p50_us", bootstrap_time.percentile(50));
+  line("bootstrap_time_p99_us", bootstrap_time.percentile(99));
   if (exercise_started > 0) {
     for (size_t i = 0; i < kExerciseStepCount; ++i) {
       const std::string name(to_string(static_cast<ExerciseStep>(i)));
@@ -153,6 +187,18 @@ std::string ServerSnapshot::to_text() const {
     for (size_t i = 0; i < kFirmwareStepCount; ++i) {
       const std::string name(to_string(static_cast<FirmwareStep>(i)));
       line("firmware_" + name + "_failed", firmware_failed_at[i]);
+    }
+  }
+  if (dtls_failed > 0) {
+    // kNone is never a failure's reason.
+    for (size_t i = 1; i < kDtlsFailureCount; ++i) {
+      line("dtls_failed_" + std::string(to_string(static_cast<DtlsFailure>(i))), dtls_failed_by[i]);
+    }
+  }
+  if (bootstrap_requests > 0) {
+    for (size_t i = 0; i < kBootstrapStepCount; ++i) {
+      const std::string name(to_string(static_cast<BootstrapStep>(i)));
+      line("bootstrap_" + name + "_failed", bootstrap_failed_at[i]);
     }
   }
   return s;
@@ -177,7 +223,11 @@ class ServerThread final : public DatagramHandler {
         rng_(mix_seed(config.seed, 0x5e7e7 + index)),
         duplicates_(262144, 262144 * 96, config.coap.exchange_lifetime()),
         next_mid_(static_cast<uint16_t>(rng_.next())),
-        firmware_etag_(firmware_etag(config.firmware_version, config.firmware_size)) {}
+        firmware_etag_(firmware_etag(config.firmware_version, config.firmware_size)) {
+    if (config.dtls) {
+      scratch_ = std::make_unique<DtlsScratch>();
+    }
+  }
 
   ~ServerThread() override { join(); }
 
@@ -211,25 +261,25 @@ class ServerThread final : public DatagramHandler {
   }
 
   void on_datagram(const ReceivedDatagram& d) override {
-    if (down(now())) {
+    const TimeUs t = now();
+    if (down(t)) {
       stats_.outage_drops.add();
       return;
     }
-    CoapMessage m;
-    if (m.parse(d.data) != CoapParseError::kOk) {
-      stats_.malformed.add();
+    if (config_.dtls) {
+      on_dtls_datagram(d.peer, d.data, t);
       return;
     }
-    if (m.is_request()) {
-      handle_request(d.peer, m);
-      return;
-    }
-    const uint32_t owner = m.token().size() == 8 ? m.token()[0] : index_;
-    if (owner != index_ && owner < peers_.size() && count_ <= 256) {
-      peers_[owner]->post_response(d.peer, d.data);
-      return;
-    }
-    handle_response(d.peer, m);
+    on_coap(d.peer, d.data);
+  }
+
+  // Thread-safe: a datagram for `peer`, whose DTLS session is not on the thread that has it to
+  // send (the peer's address now hashes to another thread). Each thread in turn tries; `hops`
+  // counts those that did not have it.
+  void post_relay(const Endpoint4& peer, std::span<const uint8_t> data, uint32_t hops) {
+    loop_.post([this, peer, hops, bytes = std::vector<uint8_t>(data.begin(), data.end())] {
+      relay(peer, bytes, hops);
+    });
   }
 
   // Thread-safe: an answer or notification for a request this thread sent, received by another.
@@ -244,7 +294,7 @@ class ServerThread final : public DatagramHandler {
 
  private:
   // kAttributes: the Write-Attributes that precedes an Observe when observe_attributes is set.
-  enum class Kind : uint8_t { kRead, kObserve, kAttributes, kExercise, kFirmware };
+  enum class Kind : uint8_t { kRead, kObserve, kAttributes, kExercise, kFirmware, kBootstrap };
   struct Pending {
     uint32_t generation = 0;
     uint32_t registration = 0;
@@ -296,11 +346,280 @@ class ServerThread final : public DatagramHandler {
     std::string endpoint;
     TimeUs executed_at = 0;
   };
+  // One client's bootstrap, from its Bootstrap-Request to Finish's answer.
+  struct BootstrapFlow {
+    std::string endpoint;
+    Endpoint4 peer;
+    uint32_t pending = kNoSlot;  // the step's request in flight
+    TimeUs started = 0;          // when the Bootstrap-Request came
+    BootstrapStep step = BootstrapStep::kDiscover;
+    bool used = false;
+  };
+  // The DTLS association with one peer (coaps only).
+  struct PeerSession {
+    DtlsSession session;
+    Endpoint4 peer;
+    TimeUs heard = 0;          // the last datagram from the peer
+    TimeUs started = 0;        // the ClientHello that started the current handshake
+    uint32_t lifetime_s = 0;   // of the registration made through it; 0: none yet
+    bool established = false;  // counted in dtls_sessions
+    bool used = false;
+  };
+  // Where a session's output goes while it handles one event: datagrams to its peer, decrypted
+  // CoAP set aside to be handled once the session call has returned.
+  class PeerOutput final : public DtlsOutput {
+   public:
+    PeerOutput(ServerThread& thread, const Endpoint4& peer) : thread_(thread), peer_(peer) {}
+    void send_datagram(std::span<const uint8_t> datagram) override {
+      sent_ = true;
+      thread_.transport_.send(0, 0, peer_, datagram);
+    }
+    void deliver(std::span<const uint8_t> plaintext) override {
+      thread_.delivered_.emplace_back(thread_.delivered_bytes_.size(), plaintext.size());
+      thread_.delivered_bytes_.insert(thread_.delivered_bytes_.end(), plaintext.begin(),
+                                      plaintext.end());
+    }
+    bool sent() const { return sent_; }
+
+   private:
+    ServerThread& thread_;
+    Endpoint4 peer_;
+    bool sent_ = false;
+  };
 
   TimeUs now() const {
     return static_cast<TimeUs>(std::chrono::duration_cast<std::chrono::microseconds>(
                                    std::chrono::steady_clock::now() - epoch_)
                                    .count());
+  }
+
+  // A CoAP datagram from `peer`, in clear or decrypted from its DTLS session.
+  void on_coap(const Endpoint4& peer, std::span<const uint8_t> data) {
+    CoapMessage m;
+    if (m.parse(data) != CoapParseError::kOk) {
+      stats_.malformed.add();
+      return;
+    }
+    if (m.is_request()) {
+      handle_request(peer, m);
+      return;
+    }
+    const uint32_t owner = m.token().size() == 8 ? m.token()[0] : index_;
+    if (owner != index_ && owner < peers_.size() && count_ <= 256) {
+      peers_[owner]->post_response(peer, data);
+      return;
+    }
+    handle_response(peer, m);
+  }
+
+  // The only way out to a client: in clear, or through the peer's DTLS session.
+  void send_to(const Endpoint4& peer, std::span<const uint8_t> message) {
+    if (!config_.dtls) {
+      transport_.send(0, 0, peer, message);
+      return;
+    }
+    auto it = session_of_.find(peer.key());
+    if (it == session_of_.end()) {
+      relay(peer, message, 0);
+      return;
+    }
+    PeerOutput out(*this, peer);
+    if (!sessions_[it->second].session.send(message, *scratch_, out)) {
+      stats_.dtls_unsent.add();
+    }
+  }
+
+  // Sends through this thread's session with `peer`, or hands the datagram to the next thread.
+  void relay(const Endpoint4& peer, std::span<const uint8_t> message, uint32_t hops) {
+    auto it = session_of_.find(peer.key());
+    if (it != session_of_.end()) {
+      PeerOutput out(*this, peer);
+      if (!sessions_[it->second].session.send(message, *scratch_, out)) {
+        stats_.dtls_unsent.add();
+      }
+      return;
+    }
+    if (hops + 1 >= count_ || count_ > peers_.size()) {
+      stats_.dtls_unsent.add();
+      return;
+    }
+    peers_[(index_ + 1) % count_]->post_relay(peer, message, hops + 1);
+  }
+
+  // The peer as bytes, what its cookie is bound to.
+  static std::array<uint8_t, 6> peer_bytes(const Endpoint4& peer) {
+    return {static_cast<uint8_t>(peer.ip >> 24),  static_cast<uint8_t>(peer.ip >> 16),
+            static_cast<uint8_t>(peer.ip >> 8),   static_cast<uint8_t>(peer.ip),
+            static_cast<uint8_t>(peer.port >> 8), static_cast<uint8_t>(peer.port)};
+  }
+
+  void on_dtls_datagram(const Endpoint4& peer, std::span<const uint8_t> data, TimeUs t) {
+    if (!looks_like_dtls(data)) {
+      stats_.dtls_plain_dropped.add();
+      return;
+    }
+    delivered_.clear();
+    delivered_bytes_.clear();
+    PeerOutput out(*this, peer);
+    uint32_t slot = kNoSlot;
+    DtlsEvents ev;
+    auto it = session_of_.find(peer.key());
+    if (it != session_of_.end()) {
+      slot = it->second;
+      PeerSession& s = sessions_[slot];
+      if (starts_with_client_hello(data)) {
+        // A new handshake (the peer lost its session), while the old keys still serve.
+        s.started = t;
+      }
+      ev = s.session.on_datagram(data, t, *scratch_, out);
+    } else {
+      DtlsSession fresh;
+      const auto id = peer_bytes(peer);
+      ev = fresh.accept(*config_.dtls, id, data, t, *scratch_, out);
+      if (fresh.state() == DtlsSession::State::kIdle) {
+        // Stateless: a HelloVerifyRequest went out (or a stray record was dropped).
+        if (out.sent()) {
+          stats_.dtls_hello_verify.add();
+        }
+        stats_.dtls_records_dropped.add(ev.records_dropped);
+        return;
+      }
+      slot = add_session(peer, std::move(fresh), t);
+    }
+    sessions_[slot].heard = t;
+    // Decrypted CoAP first: what the peer sent before a close_notify in the same datagram counts.
+    current_session_ = slot;
+    for (const auto& [offset, length] : delivered_) {
+      on_coap(peer, std::span<const uint8_t>(delivered_bytes_).subspan(offset, length));
+    }
+    current_session_ = kNoSlot;
+    settle(slot, ev, t);
+  }
+
+  uint32_t add_session(const Endpoint4& peer, DtlsSession session, TimeUs t) {
+    uint32_t slot = 0;
+    if (!free_sessions_.empty()) {
+      slot = free_sessions_.back();
+      free_sessions_.pop_back();
+    } else {
+      slot = static_cast<uint32_t>(sessions_.size());
+      sessions_.emplace_back();
+      dtls_timers_.reserve(slot + 1);
+    }
+    PeerSession& s = sessions_[slot];
+    s.session = std::move(session);
+    s.peer = peer;
+    s.heard = t;
+    s.started = t;
+    s.lifetime_s = 0;
+    s.established = false;
+    s.used = true;
+    session_of_[peer.key()] = slot;
+    return slot;
+  }
+
+  // Counts what a session call did and keeps the session, its timer and dtls_sessions in step
+  // with its state; a failed or closed session is dropped.
+  void settle(uint32_t slot, const DtlsEvents& ev, TimeUs t) {
+    PeerSession& s = sessions_[slot];
+    stats_.dtls_records_dropped.add(ev.records_dropped);
+    stats_.dtls_retransmits.add(ev.retransmits);
+    if (ev.handshake_done) {
+      stats_.dtls_handshakes.add();
+      if (ev.resumed) {
+        stats_.dtls_resumed.add();
+      }
+      stats_.dtls_handshake_time.record(t - s.started);
+      if (!s.established) {
+        s.established = true;
+        stats_.dtls_sessions.add(1);
+      }
+    }
+    if (ev.failed) {
+      stats_.dtls_failed.add();
+      stats_.dtls_failed_by[static_cast<size_t>(s.session.failure())].add();
+      drop_session(slot);
+      return;
+    }
+    if (ev.closed) {
+      stats_.dtls_closed.add();
+      drop_session(slot);
+      return;
+    }
+    switch (s.session.state()) {
+      case DtlsSession::State::kHandshaking: {
+        const TimeUs due = s.session.next_timer();
+        if (due != 0) {
+          dtls_timers_.schedule(slot, (due + 999) / 1000);
+        }
+        return;
+      }
+      case DtlsSession::State::kEstablished:
+        dtls_timers_.cancel(slot);
+        return;
+      case DtlsSession::State::kIdle:
+      case DtlsSession::State::kFailed:
+        drop_session(slot);
+        return;
+    }
+  }
+
+  void drop_session(uint32_t slot) {
+    PeerSession& s = sessions_[slot];
+    if (!s.used) {
+      return;
+    }
+    if (s.established) {
+      stats_.dtls_sessions.add(-1);
+    }
+    session_of_.erase(s.peer.key());
+    dtls_timers_.cancel(slot);
+    s.session = DtlsSession();
+    s.used = false;
+    free_sessions_.push_back(slot);
+  }
+
+  void on_dtls_timer(uint32_t slot, TimeUs t) {
+    PeerSession& s = sessions_[slot];
+    if (!s.used) {
+      return;
+    }
+    PeerOutput out(*this, s.peer);
+    const DtlsEvents ev = s.session.on_timer(t, *scratch_, out);
+    settle(slot, ev, t);
+  }
+
+  // A slice of the sessions per tick, so each is looked at about once a second without a pass
+  // over all of them at once: those idle past their limit are dropped (the peer went away
+  // without close_notify).
+  void sweep_sessions(TimeUs t) {
+    const size_t n = sessions_.size();
+    size_t budget = n / static_cast<size_t>(kUsPerSec / kTickUs) + 1;
+    while (n > 0 && budget-- > 0) {
+      if (session_cursor_ >= n) {
+        session_cursor_ = 0;
+      }
+      const uint32_t slot = session_cursor_++;
+      const PeerSession& s = sessions_[slot];
+      if (!s.used || s.session.state() == DtlsSession::State::kHandshaking) {
+        continue;
+      }
+      const TimeUs limit = s.lifetime_s == 0
+                               ? kUnregisteredIdleUs
+                               : TimeUs{s.lifetime_s} * kUsPerSec + config_.expiry_grace;
+      if (t - s.heard > limit) {
+        stats_.dtls_idle_dropped.add();
+        drop_session(slot);
+      }
+    }
+  }
+
+  // A Register or Update with a lifetime came through the session at hand: the session lives as
+  // long as the registration could.
+  void note_lifetime(uint32_t lifetime_s) {
+    if (current_session_ != kNoSlot && lifetime_s != 0) {
+      sessions_[current_session_].lifetime_s = lifetime_s;
+    }
   }
 
   void run() {
@@ -347,6 +666,11 @@ class ServerThread final : public DatagramHandler {
       return;
     }
     wheel_.advance(t / 1000, [this](uint32_t slot, uint64_t) { on_request_timer(slot); });
+    if (config_.dtls) {
+      dtls_timers_.advance(t / 1000,
+                           [this, t](uint32_t slot, uint64_t) { on_dtls_timer(slot, t); });
+      sweep_sessions(t);
+    }
     drive_reads(t);
     if (t >= next_sweep_) {
       next_sweep_ = t + kExpirySweepUs;
@@ -381,7 +705,7 @@ class ServerThread final : public DatagramHandler {
     if (con) {
       duplicates_.put(peer.key(), req.message_id(), msg, now());
     }
-    transport_.send(0, 0, peer, msg);
+    send_to(peer, msg);
   }
 
   void handle_request(const Endpoint4& peer, const CoapMessage& req) {
@@ -390,7 +714,7 @@ class ServerThread final : public DatagramHandler {
       const auto cached = duplicates_.find(peer.key(), req.message_id(), t);
       if (!cached.empty()) {
         stats_.duplicates.add();
-        transport_.send(0, 0, peer, cached);
+        send_to(peer, cached);
         return;
       }
     }
@@ -403,7 +727,17 @@ class ServerThread final : public DatagramHandler {
       return;
     }
     if (path == "rd" && req.code() == CoapCode::kPost) {
+      if (config_.bootstrap) {
+        // A bootstrap server has no registration interface (LwM2M TS 1.1 section 6.1).
+        stats_.register_errors.add();
+        respond(peer, req, CoapCode::kNotFound, {}, 0, {});
+        return;
+      }
       handle_register(peer, req, t);
+      return;
+    }
+    if (path == "bs" && req.code() == CoapCode::kPost && config_.bootstrap) {
+      handle_bootstrap_request(peer, req, t);
       return;
     }
     if (path.starts_with("rd/")) {
@@ -482,6 +816,7 @@ class ServerThread final : public DatagramHandler {
     bool replaced = false;
     const uint32_t id = directory_.add(endpoint, e, &replaced);
     (replaced ? stats_.reregisters : stats_.registers).add();
+    note_lifetime(lifetime);
     char location[24];
     auto [end, ec] = std::to_chars(location + 3, location + sizeof location, id);
     std::copy_n("rd/", 3, location);
@@ -598,7 +933,7 @@ class ServerThread final : public DatagramHandler {
     if (con) {
       duplicates_.put(peer.key(), req.message_id(), msg, now());
     }
-    transport_.send(0, 0, peer, msg);
+    send_to(peer, msg);
   }
 
   void handle_update(const Endpoint4& peer, const CoapMessage& req, uint32_t id, TimeUs t) {
@@ -620,6 +955,7 @@ class ServerThread final : public DatagramHandler {
       return;
     }
     stats_.updates.add();
+    note_lifetime(lifetime);
     respond(peer, req, CoapCode::kChanged, {}, 0, {});
     if (!queue_mode) {
       return;
@@ -809,18 +1145,31 @@ class ServerThread final : public DatagramHandler {
       walks_[index].pending = slot;
     } else if (kind == Kind::kFirmware) {
       campaigns_[index].pending = slot;
+    } else if (kind == Kind::kBootstrap) {
+      flows_[index].pending = slot;
     } else if (kind != Kind::kAttributes) {
       (kind == Kind::kRead ? stats_.reads_sent : stats_.observes_sent).add();
     }
     if (!transmit(slot)) {
       if (kind == Kind::kFirmware) {
         firmware_failed(slot, "could not build the request");
+      } else if (kind == Kind::kBootstrap) {
+        bootstrap_step_failed(slot, "could not build the request");
       } else {
         exercise_failed(slot, "could not build the request", p.sent);
       }
       return;
     }
-    wheel_.schedule(slot, (p.sent + p.timeout) / 1000);
+    wheel_.schedule(slot, deadline(p, p.sent + p.timeout) / 1000);
+  }
+
+  // When a request's timer is due next: `at`, or sooner when a bootstrap step's time runs out.
+  TimeUs deadline(const Pending& p, TimeUs at) const {
+    const TimeUs limit = config_.bootstrap_config.step_timeout;
+    if (p.kind != Kind::kBootstrap || limit <= 0) {
+      return at;
+    }
+    return std::min(at, p.sent + limit);
   }
 
   // Tokens name the thread (top byte), so an answer that reaches another thread (a client whose
@@ -832,6 +1181,18 @@ class ServerThread final : public DatagramHandler {
   // False when the request cannot be built (exercise and firmware steps only).
   bool transmit(uint32_t slot) {
     const Pending& p = pending_[slot];
+    if (p.kind == Kind::kBootstrap) {
+      const BootstrapFlow& k = flows_[p.index];
+      std::array<uint8_t, kCoapMaxMessageSize> buf;
+      const auto msg =
+          build_bootstrap_step(k.step, config_.bootstrap_config, k.endpoint, registry_, p.mid,
+                               CoapToken::from_u64(token_of(slot, p.generation), 8), buf);
+      if (msg.empty()) {
+        return false;
+      }
+      send_to(p.peer, msg);
+      return true;
+    }
     if (p.kind == Kind::kFirmware) {
       std::array<uint8_t, kCoapMaxMessageSize> buf;
       const auto msg =
@@ -840,7 +1201,7 @@ class ServerThread final : public DatagramHandler {
       if (msg.empty()) {
         return false;
       }
-      transport_.send(0, 0, p.peer, msg);
+      send_to(p.peer, msg);
       return true;
     }
     if (p.kind == Kind::kExercise) {
@@ -852,7 +1213,7 @@ class ServerThread final : public DatagramHandler {
       if (msg.empty()) {
         return false;
       }
-      transport_.send(0, 0, p.peer, msg);
+      send_to(p.peer, msg);
       return true;
     }
     const Lwm2mPath& path =
@@ -883,7 +1244,7 @@ class ServerThread final : public DatagramHandler {
       w.option_uint(CoapOption::kAccept, CoapContentFormat::kTextPlain);
     }
     if (w.ok()) {
-      transport_.send(0, 0, p.peer, w.finish());
+      send_to(p.peer, w.finish());
     }
     return true;
   }
@@ -901,12 +1262,16 @@ class ServerThread final : public DatagramHandler {
     if (!p.used) {
       return;
     }
-    if (p.awaiting_separate || p.retransmits >= config_.coap.max_retransmit) {
+    const TimeUs t = now();
+    const bool out_of_time = deadline(p, t + 1) <= t;
+    if (p.awaiting_separate || p.retransmits >= config_.coap.max_retransmit || out_of_time) {
       stats_.request_timeouts.add();
       if (p.kind == Kind::kExercise) {
-        exercise_failed(slot, "got no answer", now());
+        exercise_failed(slot, "got no answer", t);
       } else if (p.kind == Kind::kFirmware) {
         firmware_failed(slot, "got no answer");
+      } else if (p.kind == Kind::kBootstrap) {
+        bootstrap_step_failed(slot, "got no answer");
       } else {
         release(slot);
       }
@@ -916,7 +1281,7 @@ class ServerThread final : public DatagramHandler {
     p.timeout *= 2;
     stats_.retransmissions.add();
     transmit(slot);
-    wheel_.schedule(slot, (now() + p.timeout) / 1000);
+    wheel_.schedule(slot, deadline(p, t + p.timeout) / 1000);
   }
 
   void handle_response(const Endpoint4& peer, const CoapMessage& m) {
@@ -933,13 +1298,15 @@ class ServerThread final : public DatagramHandler {
           exercise_failed(it->second, "got RST", t);
         } else if (p.kind == Kind::kFirmware) {
           firmware_failed(it->second, "got RST");
+        } else if (p.kind == Kind::kBootstrap) {
+          bootstrap_step_failed(it->second, "got RST");
         } else {
           (p.kind == Kind::kRead ? stats_.reads_error : stats_.observes_error).add();
           release(it->second);
         }
       } else if (m.type() == CoapType::kAck) {
         p.awaiting_separate = true;
-        wheel_.schedule(it->second, (t + 30 * kUsPerSec) / 1000);
+        wheel_.schedule(it->second, deadline(p, t + kSeparateAnswerUs) / 1000);
       }
       return;
     }
@@ -971,22 +1338,21 @@ class ServerThread final : public DatagramHandler {
         heard_from(observation->second, t);
       }
       if (m.type() == CoapType::kCon) {
-        transport_.send(
-            0, 0, peer,
-            coap_write_empty(ack, known ? CoapType::kAck : CoapType::kRst, m.message_id()));
+        send_to(peer,
+                coap_write_empty(ack, known ? CoapType::kAck : CoapType::kRst, m.message_id()));
       }
       if (known) {
         stats_.notifications.add();
       } else {
         stats_.unknown_notifications.add();
         if (m.type() == CoapType::kNon) {
-          transport_.send(0, 0, peer, coap_write_empty(ack, CoapType::kRst, m.message_id()));
+          send_to(peer, coap_write_empty(ack, CoapType::kRst, m.message_id()));
         }
       }
       return;
     }
     if (m.type() == CoapType::kCon) {
-      transport_.send(0, 0, peer, coap_write_empty(ack, CoapType::kAck, m.message_id()));
+      send_to(peer, coap_write_empty(ack, CoapType::kAck, m.message_id()));
     }
     Pending& p = pending_[slot];
     heard_from(p.registration, t);
@@ -996,6 +1362,10 @@ class ServerThread final : public DatagramHandler {
     }
     if (p.kind == Kind::kFirmware) {
       firmware_answer(slot, m, value, t);
+      return;
+    }
+    if (p.kind == Kind::kBootstrap) {
+      bootstrap_answer(slot, m, t);
       return;
     }
     const bool success = coap_code_class(m.code()) == 2;
@@ -1126,11 +1496,11 @@ class ServerThread final : public DatagramHandler {
     if (!cancel) {
       k.notified[i] = static_cast<uint8_t>(std::min(255, k.notified[i] + 1));
       if (m.type() == CoapType::kCon) {
-        transport_.send(0, 0, peer, coap_write_empty(reply, CoapType::kAck, m.message_id()));
+        send_to(peer, coap_write_empty(reply, CoapType::kAck, m.message_id()));
       }
       return;
     }
-    transport_.send(0, 0, peer, coap_write_empty(reply, CoapType::kRst, m.message_id()));
+    send_to(peer, coap_write_empty(reply, CoapType::kRst, m.message_id()));
     walk_observations_.erase(it);
     k.observations[i] = 0;
     stats_.observations_cancelled.add();
@@ -1211,7 +1581,7 @@ class ServerThread final : public DatagramHandler {
     } else {
       stats_.bad_requests.add();
     }
-    transport_.send(0, 0, peer, a.message);
+    send_to(peer, a.message);
   }
 
   void start_campaign(uint32_t registration, std::string_view endpoint, FirmwareStep step,
@@ -1309,7 +1679,7 @@ class ServerThread final : public DatagramHandler {
     k.progressed = t;
     if (m.type() == CoapType::kCon) {
       std::array<uint8_t, 4> reply;
-      transport_.send(0, 0, peer, coap_write_empty(reply, CoapType::kAck, m.message_id()));
+      send_to(peer, coap_write_empty(reply, CoapType::kAck, m.message_id()));
     }
     if (k.step > FirmwareStep::kDownload) {
       return;
@@ -1346,7 +1716,7 @@ class ServerThread final : public DatagramHandler {
       return false;
     }
     std::array<uint8_t, 4> reply;
-    transport_.send(0, 0, peer, coap_write_empty(reply, CoapType::kRst, m.message_id()));
+    send_to(peer, coap_write_empty(reply, CoapType::kRst, m.message_id()));
     cancelled_observations_.erase(it);
     stats_.observations_cancelled.add();
     return true;
@@ -1448,6 +1818,100 @@ class ServerThread final : public DatagramHandler {
                   [t](const auto& entry) { return t - entry.second > kObservationWaitUs; });
   }
 
+  // POST /bs?ep=NAME: 2.04, then the flow's first step. A new request from an endpoint whose flow
+  // runs starts it over.
+  void handle_bootstrap_request(const Endpoint4& peer, const CoapMessage& req, TimeUs t) {
+    const std::string_view endpoint = bootstrap_request_endpoint(req);
+    if (endpoint.empty()) {
+      stats_.bad_requests.add();
+      respond(peer, req, CoapCode::kBadRequest, {}, 0, {});
+      return;
+    }
+    stats_.bootstrap_requests.add();
+    respond(peer, req, CoapCode::kChanged, {}, 0, {});
+    auto it = flow_of_.find(std::string(endpoint));
+    if (it != flow_of_.end()) {
+      stats_.bootstrap_restarted.add();
+      end_flow(it->second);
+    }
+    uint32_t f = 0;
+    if (!free_flows_.empty()) {
+      f = free_flows_.back();
+      free_flows_.pop_back();
+    } else {
+      f = static_cast<uint32_t>(flows_.size());
+      flows_.emplace_back();
+    }
+    BootstrapFlow& k = flows_[f];
+    k = BootstrapFlow{};
+    k.used = true;
+    k.endpoint.assign(endpoint);
+    k.peer = peer;
+    k.started = t;
+    flow_of_[k.endpoint] = f;
+    // Not through start_request: a bootstrapping client has no registration to sleep on.
+    send_request(Kind::kBootstrap, kNoSlot, peer, 0, t, f);
+  }
+
+  void bootstrap_answer(uint32_t slot, const CoapMessage& m, TimeUs t) {
+    const uint32_t f = pending_[slot].index;
+    BootstrapFlow& k = flows_[f];
+    std::string problem;
+    const BootstrapVerdict verdict = check_bootstrap_response(k.step, m, &problem);
+    if (verdict == BootstrapVerdict::kFailed) {
+      bootstrap_step_failed(slot, problem);
+      return;
+    }
+    release(slot);
+    k.pending = kNoSlot;
+    if (verdict == BootstrapVerdict::kUnsupported) {
+      stats_.bootstrap_read_unsupported.add();
+    } else if (k.step == BootstrapStep::kDiscover) {
+      stats_.bootstrap_discover_ok.add();
+    }
+    if (k.step == BootstrapStep::kFinish) {
+      stats_.bootstrap_finished.add();
+      stats_.bootstrap_time.record(t - k.started);
+      end_flow(f);
+      return;
+    }
+    k.step = static_cast<BootstrapStep>(static_cast<uint8_t>(k.step) + 1);
+    send_request(Kind::kBootstrap, kNoSlot, k.peer, 0, t, f);
+  }
+
+  // A step's request got an unexpected answer, RST or no answer: the flow ends.
+  void bootstrap_step_failed(uint32_t slot, std::string_view problem) {
+    const uint32_t f = pending_[slot].index;
+    const BootstrapFlow& k = flows_[f];
+    stats_.bootstrap_failed.add();
+    stats_.bootstrap_failed_at[static_cast<size_t>(k.step)].add();
+    log_bootstrap(k, problem);
+    end_flow(f);
+  }
+
+  void end_flow(uint32_t f) {
+    BootstrapFlow& k = flows_[f];
+    if (k.pending != kNoSlot) {
+      release(k.pending);
+      k.pending = kNoSlot;
+    }
+    flow_of_.erase(k.endpoint);
+    k.used = false;
+    k.endpoint = std::string();
+    free_flows_.push_back(f);
+  }
+
+  void log_bootstrap(const BootstrapFlow& k, std::string_view problem) {
+    if (log_lines_.load(std::memory_order_relaxed) >= kMaxExerciseLogLines ||
+        log_lines_.fetch_add(1, std::memory_order_relaxed) >= kMaxExerciseLogLines) {
+      return;
+    }
+    const std::string_view step = to_string(k.step);
+    std::fprintf(stderr, "bootstrap: %s %.*s: %.*s\n", k.endpoint.c_str(),
+                 static_cast<int>(step.size()), step.data(), static_cast<int>(problem.size()),
+                 problem.data());
+  }
+
   const ServerConfig& config_;
   const ObjectRegistry& registry_;
   Directory& directory_;
@@ -1482,6 +1946,18 @@ class ServerThread final : public DatagramHandler {
   std::string firmware_uri_;
   TokenBucket exercise_bucket_;
   TokenBucket firmware_bucket_;
+  std::vector<BootstrapFlow> flows_;
+  std::vector<uint32_t> free_flows_;
+  std::unordered_map<std::string, uint32_t> flow_of_;  // endpoint -> its flow in flows_
+  std::unique_ptr<DtlsScratch> scratch_;               // coaps only
+  std::vector<PeerSession> sessions_;
+  std::vector<uint32_t> free_sessions_;
+  std::unordered_map<uint64_t, uint32_t> session_of_;  // peer key -> sessions_ index
+  TimerWheel dtls_timers_;              // handshaking sessions, by sessions_ index; 1 tick = 1 ms
+  uint32_t session_cursor_ = 0;         // where sweep_sessions goes on
+  uint32_t current_session_ = kNoSlot;  // the session whose CoAP is being handled
+  std::vector<std::pair<size_t, size_t>> delivered_;  // offset and length in delivered_bytes_
+  std::vector<uint8_t> delivered_bytes_;
   std::string stats_cache_;  // the text block-wise stats answers are cut from
   Endpoint4 stats_cache_peer_;
   TimeUs stats_cache_at_ = 0;
@@ -1522,7 +1998,8 @@ std::string Lwm2mServer::start() {
     bind = threads_.front()->local_address();
   }
   address_ = threads_.front()->local_address();
-  const std::string uri = firmware_package_uri(address_, config_.firmware_version);
+  const std::string uri =
+      firmware_package_uri(address_, config_.firmware_version, config_.dtls != nullptr);
   const auto epoch = std::chrono::steady_clock::now();
   for (auto& t : threads_) {
     t->start(epoch, uri);
@@ -1605,6 +2082,31 @@ ServerSnapshot Lwm2mServer::snapshot() const {
     for (size_t i = 0; i < kFirmwareStepCount; ++i) {
       s.firmware_failed_at[i] += x.firmware_failed_at[i].value();
     }
+    s.dtls_handshakes += x.dtls_handshakes.value();
+    s.dtls_resumed += x.dtls_resumed.value();
+    s.dtls_failed += x.dtls_failed.value();
+    for (size_t i = 0; i < kDtlsFailureCount; ++i) {
+      s.dtls_failed_by[i] += x.dtls_failed_by[i].value();
+    }
+    s.dtls_hello_verify += x.dtls_hello_verify.value();
+    s.dtls_sessions += static_cast<uint64_t>(std::max<int64_t>(0, x.dtls_sessions.value()));
+    s.dtls_records_dropped += x.dtls_records_dropped.value();
+    s.dtls_retransmits += x.dtls_retransmits.value();
+    s.dtls_closed += x.dtls_closed.value();
+    s.dtls_idle_dropped += x.dtls_idle_dropped.value();
+    s.dtls_plain_dropped += x.dtls_plain_dropped.value();
+    s.dtls_unsent += x.dtls_unsent.value();
+    s.bootstrap_requests += x.bootstrap_requests.value();
+    s.bootstrap_finished += x.bootstrap_finished.value();
+    s.bootstrap_failed += x.bootstrap_failed.value();
+    s.bootstrap_discover_ok += x.bootstrap_discover_ok.value();
+    s.bootstrap_read_unsupported += x.bootstrap_read_unsupported.value();
+    s.bootstrap_restarted += x.bootstrap_restarted.value();
+    for (size_t i = 0; i < kBootstrapStepCount; ++i) {
+      s.bootstrap_failed_at[i] += x.bootstrap_failed_at[i].value();
+    }
+    s.dtls_handshake_time.merge(x.dtls_handshake_time.snapshot());
+    s.bootstrap_time.merge(x.bootstrap_time.snapshot());
     s.read_latency.merge(x.read_latency.snapshot());
     s.observe_latency.merge(x.observe_latency.snapshot());
     s.queue_delay.merge(x.queue_delay.snapshot());

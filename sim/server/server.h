@@ -2,7 +2,8 @@
 // driver that sends Read and Observe to registered clients at a set rate, the exercise walk
 // (every server-to-client operation, checked) for new registrations, firmware-update campaigns
 // (object 5, pull mode, the package served at /fw/<version>), queue mode for clients that sleep,
-// and Send (/dp). Same transport as clients.
+// Send (/dp), and the bootstrap-server role (/bs). Same transport as clients, in clear (coap) or
+// over DTLS 1.2 (coaps).
 #pragma once
 
 #include <array>
@@ -13,8 +14,10 @@
 #include <vector>
 
 #include "sim/coap/transmission.h"
+#include "sim/dtls/dtls.h"
 #include "sim/lwm2m/lwm2m.h"
 #include "sim/model/object_definition.h"
+#include "sim/server/bootstrap.h"
 #include "sim/server/exercise.h"
 #include "sim/server/firmware.h"
 #include "sim/stats/histogram.h"
@@ -67,13 +70,22 @@ struct ServerConfig {
   std::shared_ptr<const ObjectRegistry> registry;
   // Outages (scenario faults), in time order.
   std::vector<ServerOutage> outages;
+  // coaps: every datagram goes through a DTLS session per peer (null: plain CoAP; CoAP datagrams
+  // then are dropped). The server side's credentials live in the context's DtlsConfig (role
+  // kServer): PSK clients are looked up by identity through its psk_lookup, certificates come
+  // from its files.
+  std::shared_ptr<const DtlsContext> dtls;
+  // Bootstrap-server role (LwM2M TS 1.1 section 6.1): Register is refused with 4.04; a
+  // Bootstrap-Request (POST /bs?ep=NAME) starts the flow that provisions bootstrap_config.
+  bool bootstrap = false;
+  BootstrapConfig bootstrap_config;
 };
 
 // Per-thread statistics, summed by snapshot().
 struct ServerStats {
   Counter registers;          // 2.01 Created sent for new registrations
   Counter reregisters;        // Registers that replaced an existing registration
-  Counter register_errors;    // Registers refused (4.00)
+  Counter register_errors;    // Registers refused (4.00; 4.04 in the bootstrap role)
   Counter updates;            // 2.04 Changed
   Counter updates_not_found;  // Updates for unknown locations (4.04)
   Counter deregisters;        // 2.02 Deleted
@@ -121,10 +133,31 @@ struct ServerStats {
   Counter firmware_failed;         // error code, RST, timeout, State 0 or a wrong result
   Counter firmware_abandoned;      // registration gone, or no progress for 10 minutes
   std::array<Counter, kFirmwareStepCount> firmware_failed_at;  // firmware_failed by step
-  Histogram read_latency;       // us, from when the Read was due to its response
-  Histogram observe_latency;    // us, from the Observe's send to its first response
-  Histogram queue_delay;        // us, from when a request was held to when it was sent
-  Histogram firmware_duration;  // us, from the State Observe due to Update Result 1
+  Counter dtls_handshakes;  // handshakes completed (full and abbreviated)
+  Counter dtls_resumed;     // ... of them abbreviated (session resumption)
+  Counter dtls_failed;      // handshakes that failed
+  std::array<Counter, kDtlsFailureCount> dtls_failed_by;  // dtls_failed by DtlsFailure
+  Counter dtls_hello_verify;           // ClientHellos without a cookie answered statelessly
+  Gauge dtls_sessions;                 // established sessions now
+  Counter dtls_records_dropped;        // records that failed to decrypt, replays, stray records
+  Counter dtls_retransmits;            // handshake flights sent again
+  Counter dtls_closed;                 // sessions the peer ended (close_notify or fatal alert)
+  Counter dtls_idle_dropped;           // sessions dropped after their idle limit
+  Counter dtls_plain_dropped;          // plain CoAP datagrams at a coaps server
+  Counter dtls_unsent;                 // datagrams for a peer without an established session
+  Counter bootstrap_requests;          // Bootstrap-Requests answered 2.04 (a flow started)
+  Counter bootstrap_finished;          // Bootstrap-Finish answered 2.04
+  Counter bootstrap_failed;            // flows ended by an unexpected answer, RST or timeout
+  Counter bootstrap_discover_ok;       // Bootstrap-Discover answered 2.05
+  Counter bootstrap_read_unsupported;  // Bootstrap-Read refused (LwM2M 1.0 clients)
+  Counter bootstrap_restarted;         // flows replaced by a new Bootstrap-Request
+  std::array<Counter, kBootstrapStepCount> bootstrap_failed_at;  // bootstrap_failed by step
+  Histogram read_latency;         // us, from when the Read was due to its response
+  Histogram observe_latency;      // us, from the Observe's send to its first response
+  Histogram queue_delay;          // us, from when a request was held to when it was sent
+  Histogram firmware_duration;    // us, from the State Observe due to Update Result 1
+  Histogram dtls_handshake_time;  // us, from the ClientHello that started it to completion
+  Histogram bootstrap_time;       // us, from the Bootstrap-Request to Finish's 2.04
 };
 
 struct ServerSnapshot {
@@ -147,14 +180,25 @@ struct ServerSnapshot {
   uint64_t firmware_blocks = 0, firmware_downloaded = 0, firmware_executed = 0;
   uint64_t firmware_succeeded = 0, firmware_failed = 0, firmware_abandoned = 0;
   std::array<uint64_t, kFirmwareStepCount> firmware_failed_at{};
+  uint64_t dtls_handshakes = 0, dtls_resumed = 0, dtls_failed = 0, dtls_hello_verify = 0;
+  std::array<uint64_t, kDtlsFailureCount> dtls_failed_by{};
+  uint64_t dtls_sessions = 0, dtls_records_dropped = 0, dtls_retransmits = 0, dtls_closed = 0;
+  uint64_t dtls_idle_dropped = 0, dtls_plain_dropped = 0, dtls_unsent = 0;
+  uint64_t bootstrap_requests = 0, bootstrap_finished = 0, bootstrap_failed = 0;
+  uint64_t bootstrap_discover_ok = 0, bootstrap_read_unsupported = 0, bootstrap_restarted = 0;
+  std::array<uint64_t, kBootstrapStepCount> bootstrap_failed_at{};
   HistogramSnapshot read_latency;
   HistogramSnapshot observe_latency;
   HistogramSnapshot queue_delay;
   HistogramSnapshot firmware_duration;
+  HistogramSnapshot dtls_handshake_time;
+  HistogramSnapshot bootstrap_time;
 
   // "key=value" lines, the body of GET /sim/stats. The per-step exercise lines
   // (exercise_<step>_ok, exercise_<step>_unexpected) appear once a walk has started, the
-  // per-step firmware failures (firmware_<step>_failed) once a campaign has.
+  // per-step firmware failures (firmware_<step>_failed) once a campaign has, the per-reason
+  // handshake failures (dtls_failed_<reason>) once a handshake failed, and the per-step bootstrap
+  // failures (bootstrap_<step>_failed) once a Bootstrap-Request came.
   std::string to_text() const;
 };
 

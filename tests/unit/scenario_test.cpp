@@ -350,6 +350,7 @@ TEST(ScenarioLoader, ExternalServerAndBehaviourDefaults) {
   ScenarioPlan plan;
   ASSERT_EQ(load("name: x\n"
                  "target: {server: coaps://lwm2m.example.com:5684}\n"
+                 "dtls: {psk_id: \"dev-%d\", psk_key: \"00112233\"}\n"
                  "groups:\n"
                  "  - name: a\n"
                  "    profile: p.yaml\n"
@@ -434,9 +435,24 @@ struct Broken {
 
 // Each snippet has exactly one mistake; the loader must report exactly that.
 const Broken kBroken[] = {
+    {"coaps without credentials",
+     "name: x\ntarget: {server: \"coaps://127.0.0.1:5684\"}\n"
+     "groups: [{name: a, profile: p.yaml, count: 1}]\nphases: [{hold: 1s}]\n",
+     "s.yaml:1:1: dtls: missing: a coaps:// server needs credentials (psk_id with psk_seed or "
+     "psk_key, certificate and private_key with ca, or identities files with psk columns)"},
+    {"a PSK that is not hex",
+     "name: x\ntarget: {builtin: {dtls: true}}\ndtls: {psk_key: xyz}\n"
+     "groups: [{name: a, profile: p.yaml, count: 1}]\nphases: [{hold: 1s}]\n",
+     "s.yaml:3:17: dtls.psk_key: must be hex digits, an even number of them (3 characters given)"},
+    {"credentials without a coaps server",
+     "name: x\ndtls: {psk_seed: s}\n"
+     "groups: [{name: a, profile: p.yaml, count: 1}]\nphases: [{hold: 1s}]\n",
+     "s.yaml:2:1: dtls: no server is coaps:// (set target.server to coaps://..., or "
+     "target.builtin.dtls: true)"},
     {"unknown top-level key",
      "name: x\nphase: []\ngroups: [{name: a, profile: p.yaml, count: 1}]\nphases: [{hold: 1s}]\n",
-     "s.yaml:2:1: phase: unknown key (expected one of: name, description, seed, target, devices, "
+     "s.yaml:2:1: phase: unknown key (expected one of: name, description, seed, target, dtls, "
+     "devices, "
      "groups, phases, faults, thresholds)"},
     {"unknown key in a group",
      "name: x\ngroups: [{name: a, profile: p.yaml, count: 1, colour: red}]\nphases: [{hold: 1s}]\n",
@@ -786,7 +802,7 @@ TEST(ScenarioLoader, ReportsEveryErrorAtOnceInLineOrder) {
             "s.yaml:8:13: phases.1.churn.duration: missing (required)\n"
             "s.yaml:9:14: thresholds.0: threshold 'errors.rate <': '' is not a number\n"
             "s.yaml:10:1: extra: unknown key (expected one of: name, description, seed, target, "
-            "devices, groups, phases, faults, thresholds)");
+            "dtls, devices, groups, phases, faults, thresholds)");
 }
 
 TEST(ScenarioLoader, LeavesThePlanUntouchedOnError) {
@@ -825,9 +841,16 @@ TEST(ScenarioPlanTest, NamesAndDurations) {
 // --- Shipped scenarios --------------------------------------------------------------------------
 
 constexpr const char* kShipped[] = {
-    "smoke.yaml",         "registration-storm.yaml", "steady-telemetry.yaml",
-    "observe-flood.yaml", "flaky-cellular.yaml",     "sleepy-devices.yaml",
-    "churn.yaml",         "firmware-campaign.yaml",  "server-restart.yaml",
+    "smoke.yaml",
+    "registration-storm.yaml",
+    "steady-telemetry.yaml",
+    "observe-flood.yaml",
+    "flaky-cellular.yaml",
+    "sleepy-devices.yaml",
+    "churn.yaml",
+    "firmware-campaign.yaml",
+    "server-restart.yaml",
+    "dtls-handshake-storm.yaml",
 };
 
 TEST(ShippedScenarios, EveryFileInScenariosDirIsListedHere) {
