@@ -1,10 +1,14 @@
 // A fleet over coaps (DTLS 1.2, PSK) against the built-in server in this process, on loopback:
 // handshakes, close_notify, failures by reason, resumption, and the bootstrap flow.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "sim/fleet/fleet.h"
 #include "sim/server/server.h"
 #include "tests/integration/process.h"
+#include "tests/support/certs.h"
 
 namespace lwm2msim {
 namespace {
@@ -195,6 +199,60 @@ TEST(DtlsFleet, QueueModeDevicesResumeTheirSessionWhenTheyWake) {
   // One full handshake per device, every later one resumed.
   EXPECT_EQ(s.dtls_handshakes, 50 + s.dtls_resumed);
   server->stop();
+}
+
+TEST(DtlsFleet, CertificatesFromFilesAuthenticateBothWays) {
+  // A CA, a server and a device certificate, made for this run.
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("lwm2msim-certs-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const testing::TestCertificates certs = testing::make_test_certificates(dir.string());
+  DtlsConfig sc;
+  sc.role = DtlsRole::kServer;
+  sc.certificate_file = certs.server_cert_file;
+  sc.private_key_file = certs.server_key_file;
+  sc.ca_file = certs.ca_file;  // devices must present a certificate of this CA
+  std::string error;
+  auto server_ctx = DtlsContext::create(sc, &error);
+  ASSERT_NE(server_ctx, nullptr) << error;
+  auto server = start_server(server_ctx);
+  const auto fleet_with = [&](const std::string& cert, const std::string& key,
+                              const std::string& local) {
+    FleetConfig c = make_config(20, server->address(), local, "");
+    c.psk = PskPlan{};
+    DtlsConfig cc;
+    cc.role = DtlsRole::kClient;
+    cc.certificate_file = cert;
+    cc.private_key_file = key;
+    cc.ca_file = certs.ca_file;
+    cc.handshake_timeout = 5 * kUsPerSec;
+    c.dtls = DtlsContext::create(cc, &error);
+    EXPECT_NE(c.dtls, nullptr) << error;
+    c.stop_timeout = 3 * kUsPerSec;
+    return c;
+  };
+  {
+    Fleet fleet(fleet_with(certs.client_cert_file, certs.client_key_file, "127.46.0.0/24"));
+    ASSERT_EQ(fleet.prepare(), "");
+    fleet.start();
+    ASSERT_TRUE(eventually([&] { return registered(fleet) == 20; }, seconds(30)));
+    EXPECT_EQ(fleet.snapshot().dtls_handshakes, 20u);
+    stop_and_join(fleet);
+  }
+  {
+    // A device certificate from another CA: the server refuses it.
+    Fleet fleet(
+        fleet_with(certs.other_client_cert_file, certs.other_client_key_file, "127.47.0.0/24"));
+    ASSERT_EQ(fleet.prepare(), "");
+    fleet.start();
+    ASSERT_TRUE(eventually([&] { return fleet.snapshot().link_failed >= 20; }, seconds(30)));
+    EXPECT_EQ(fleet.snapshot().register_ok, 0u);
+    EXPECT_GE(server->snapshot().dtls_failed_by[static_cast<size_t>(DtlsFailure::kCertificate)],
+              20u);
+    stop_and_join(fleet);
+  }
+  server->stop();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(DtlsFleet, BootstrapProvisionsAPskAccountAndTheClientsRegisterWithIt) {
