@@ -145,7 +145,7 @@ TEST(Exporter, FamiliesFollowPrometheusConventions) {
       for (const auto& l : m.label) {
         EXPECT_TRUE(l.name == "group" || l.name == "state" || l.name == "operation" ||
                     l.name == "result" || l.name == "code" || l.name == "direction" ||
-                    l.name == "phase")
+                    l.name == "phase" || l.name == "event" || l.name == "reason")
             << "no per-device labels: " << l.name;
       }
     }
