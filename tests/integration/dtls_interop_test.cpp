@@ -589,18 +589,7 @@ class OurServer {
         break;
       }
     }
-    std::map<std::string, uint64_t> result;
-    std::string_view rest = text;
-    while (!rest.empty()) {
-      const size_t nl = rest.find('\n');
-      const std::string_view line = rest.substr(0, nl);
-      const size_t eq = line.find('=');
-      if (eq != std::string_view::npos) {
-        result[std::string(line.substr(0, eq))] = std::stoull(std::string(line.substr(eq + 1)));
-      }
-      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-    }
-    return result;
+    return testing::parse_stats(text);
   }
 
   // SIGTERM; its final stats (printed on stdout) as text.

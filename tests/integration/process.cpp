@@ -90,6 +90,10 @@ std::map<std::string, uint64_t> query_server_stats(const Endpoint4& server) {
     }
   }
   ::close(fd);
+  return parse_stats(text);
+}
+
+std::map<std::string, uint64_t> parse_stats(std::string_view text) {
   std::map<std::string, uint64_t> result;
   std::string_view rest = text;
   while (!rest.empty()) {

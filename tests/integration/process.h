@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/util/address_plan.h"
@@ -51,6 +52,8 @@ class FakeServer {
 // GET /sim/stats from a built-in server over CoAP, block-wise (RFC 7959) when the text
 // outgrows one datagram; empty map when it does not answer.
 std::map<std::string, uint64_t> query_server_stats(const Endpoint4& server);
+// The server's "key=value" stats lines as a map.
+std::map<std::string, uint64_t> parse_stats(std::string_view text);
 
 // Polls `predicate` every 50 ms until it holds or `timeout` passes.
 template <class F>
