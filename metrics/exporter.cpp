@@ -3,6 +3,7 @@
 #include <prometheus/collectable.h>
 #include <prometheus/exposer.h>
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <thread>
@@ -126,6 +127,62 @@ std::vector<MetricFamily> collect_families(const FleetSnapshot& s, const ServerS
   }
   out.push_back(std::move(requests));
 
+  MetricFamily ends =
+      family("lwm2msim_client_exchanges_total",
+             "Exchanges clients started, by operation and how they ended (answered, "
+             "timed_out, abandoned; sent = the three once none is in flight)",
+             MetricType::Counter);
+  for (size_t k = 0; k < kExchangeKindCount; ++k) {
+    const std::string op(to_string(static_cast<ExchangeKind>(k)));
+    const ExchangeTally& x = s.exchanges[k];
+    add_counter(ends, {g, {"operation", op}, {"result", "sent"}}, x.sent);
+    add_counter(ends, {g, {"operation", op}, {"result", "answered"}}, x.answered);
+    add_counter(ends, {g, {"operation", op}, {"result", "timed_out"}}, x.timed_out);
+    add_counter(ends, {g, {"operation", op}, {"result", "abandoned"}}, x.abandoned);
+  }
+  out.push_back(std::move(ends));
+
+  {
+    // Server outages as the fleet saw them (timeouts only, up to the first answer).
+    const OutageSummary& o = s.outages;
+    MetricFamily count =
+        family("lwm2msim_server_outages_total",
+               "Server outages: periods in which exchanges only timed out", MetricType::Counter);
+    add_counter(count, {g}, o.count);
+    out.push_back(std::move(count));
+    MetricFamily total =
+        family("lwm2msim_server_outage_seconds_total",
+               "Time the server was out, summed over outages", MetricType::Counter);
+    ClientMetric total_metric = labelled({g});
+    total_metric.counter.value = static_cast<double>(o.total) / 1e6;
+    total.metric.push_back(std::move(total_metric));
+    out.push_back(std::move(total));
+    MetricFamily lost = family("lwm2msim_server_outage_devices_lost_total",
+                               "Devices whose registration an outage cost", MetricType::Counter);
+    add_counter(lost, {g}, o.devices_lost);
+    out.push_back(std::move(lost));
+    const struct {
+      const char* name;
+      const char* help;
+      double value;
+    } gauges[] = {
+        {"lwm2msim_server_outage_longest_seconds", "The longest server outage",
+         static_cast<double>(o.longest) / 1e6},
+        {"lwm2msim_server_outage_recovery_seconds",
+         "Longest time from an outage's end until every device it cost was registered again",
+         static_cast<double>(o.recovery) / 1e6},
+        {"lwm2msim_server_outage_unrecovered_devices",
+         "Devices an outage cost that have not registered again",
+         static_cast<double>(o.unrecovered)},
+        {"lwm2msim_server_outage_ongoing", "1 while the server is out", o.ongoing ? 1.0 : 0.0},
+    };
+    for (const auto& x : gauges) {
+      MetricFamily f = family(x.name, x.help, MetricType::Gauge);
+      add_gauge(f, {g}, x.value);
+      out.push_back(std::move(f));
+    }
+  }
+
   MetricFamily duration =
       family("lwm2msim_client_request_duration_seconds",
              "From when a client-initiated request was due to its response (includes any "
@@ -223,6 +280,8 @@ std::vector<MetricFamily> collect_families(const FleetSnapshot& s, const ServerS
       {"lwm2msim_unexpected_responses_total", "Responses matching no exchange of their client",
        s.unexpected},
       {"lwm2msim_malformed_datagrams_total", "Datagrams that failed to parse as CoAP", s.malformed},
+      {"lwm2msim_resets_sent_total", "Resets the devices sent to reject a Confirmable message",
+       s.resets},
       {"lwm2msim_send_errors_total", "Datagrams the kernel refused to send", s.send_errors},
       {"lwm2msim_abandoned_clients_total", "Clients still registered when the stop bound ran out",
        s.abandoned},
@@ -231,6 +290,20 @@ std::vector<MetricFamily> collect_families(const FleetSnapshot& s, const ServerS
     MetricFamily f = family(c.name, c.help, MetricType::Counter);
     add_counter(f, {g}, c.value);
     out.push_back(std::move(f));
+  }
+
+  {
+    MetricFamily rejected =
+        family("lwm2msim_rejected_datagrams_total",
+               "Datagrams from servers the devices refused, by reason", MetricType::Counter);
+    for (size_t i = 1; i < kCoapParseErrorCount; ++i) {
+      std::string reason = to_string(static_cast<CoapParseError>(i));
+      std::replace(reason.begin(), reason.end(), ' ', '_');
+      add_counter(rejected, {g, {"reason", reason}}, s.malformed_by[i]);
+    }
+    add_counter(rejected, {g, {"reason", "unknown_critical_option"}}, s.bad_option);
+    add_counter(rejected, {g, {"reason", "ping"}}, s.pings);
+    out.push_back(std::move(rejected));
   }
 
   MetricFamily changed =

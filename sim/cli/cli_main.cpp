@@ -251,6 +251,8 @@ int cli_main(int argc, char** argv) {
   double random_factor = 1.5;
   uint32_t max_retransmit = 4;
   std::string stop_timeout = "15s";
+  std::string backoff_base = "1s";
+  std::string backoff_max = "60s";
   std::string io_coalesce = "1ms";
   std::string profile_path;
   std::string models_dir;
@@ -309,6 +311,12 @@ int cli_main(int argc, char** argv) {
   run->add_option("--max-retransmit", max_retransmit, "CoAP MAX_RETRANSMIT")
       ->check(CLI::Range(0, 20));
   run->add_option("--stop-timeout", stop_timeout, "Bound on de-registering the fleet at the end")
+      ->check(duration);
+  run->add_option("--backoff-base", backoff_base,
+                  "Retry delay after a failed exchange; it doubles with each further failure")
+      ->check(duration);
+  run->add_option("--backoff-max", backoff_max,
+                  "Cap on the retry delay (each retry is drawn from the upper half of the delay)")
       ->check(duration);
   run->add_option("--io-coalesce", io_coalesce,
                   "When a worker's next timer is due within this, input is read at that tick "
@@ -450,6 +458,11 @@ int cli_main(int argc, char** argv) {
     }
     f.client.coap.ack_random_factor = random_factor;
     f.client.coap.max_retransmit = max_retransmit;
+    f.client.backoff_base = duration_of(backoff_base);
+    f.client.backoff_max = duration_of(backoff_max);
+    if (f.client.backoff_base < kUsPerMs || f.client.backoff_max < f.client.backoff_base) {
+      return fail("--backoff-base must be at least 1ms and --backoff-max at least --backoff-base");
+    }
     ro.duration = duration_of(duration_text);
     ro.metrics_address = metrics == "off" ? std::string() : metrics;
     if (Endpoint4 ep; !ro.metrics_address.empty() && !parse_endpoint(ro.metrics_address, &ep)) {

@@ -97,6 +97,7 @@ void VirtualClient::on_timer(ClientEnv& env, uint32_t id, TimeUs due) {
     case ClientState::kUpdating:
     case ClientState::kDeregistering:
       if ((flags_ & kAwaitingSeparate) != 0 || retransmits_ >= env.config(id).coap.max_retransmit) {
+        env.exchange_ended(id, state_, ExchangeEnd::kTimedOut);
         exchange_failed(env, id, true);
         return;
       }
@@ -209,6 +210,7 @@ void VirtualClient::on_response(ClientEnv& env, uint32_t id, const CoapMessage& 
         return;
       }
       if (m.type() == CoapType::kRst) {
+        env.exchange_ended(id, state_, ExchangeEnd::kAnswered);
         exchange_failed(env, id, false);
         return;
       }
@@ -236,6 +238,7 @@ void VirtualClient::on_response(ClientEnv& env, uint32_t id, const CoapMessage& 
         if (matches || m.message_id() == last_separate_mid_) {
           env.send(id, coap_write_empty(ack, CoapType::kAck, m.message_id()));
         } else {
+          env.stats().resets.add();
           env.send(id, coap_write_empty(ack, CoapType::kRst, m.message_id()));
         }
       }
@@ -251,7 +254,14 @@ void VirtualClient::on_response(ClientEnv& env, uint32_t id, const CoapMessage& 
   }
 }
 
+bool VirtualClient::exchange_pending() const {
+  return state_ == ClientState::kRegistering || state_ == ClientState::kUpdating ||
+         state_ == ClientState::kDeregistering ||
+         (state_ == ClientState::kBootstrapping && (flags_ & kProvisioning) == 0);
+}
+
 void VirtualClient::exchange_done(ClientEnv& env, uint32_t id, const CoapMessage& response) {
+  env.exchange_ended(id, state_, ExchangeEnd::kAnswered);
   ClientStats& stats = env.stats();
   const TimeUs now = env.now();
   flags_ &= static_cast<uint16_t>(~kAwaitingSeparate);
@@ -460,6 +470,9 @@ void VirtualClient::reboot(ClientEnv& env, uint32_t id, TimeUs due) {
   if (state_ == ClientState::kStopped || (flags_ & kStopRequested) != 0) {
     return;
   }
+  if (exchange_pending()) {
+    env.exchange_ended(id, state_, ExchangeEnd::kAbandoned);
+  }
   flags_ &= static_cast<uint16_t>(
       ~(kAwaitingSeparate | kUpdateWanted | kLifetimeChanged | kLinksChanged | kProvisioning));
   location_.clear();
@@ -562,6 +575,9 @@ void VirtualClient::stop(ClientEnv& env, uint32_t id) {
 }
 
 void VirtualClient::abandon(ClientEnv& env, uint32_t id) {
+  if (exchange_pending()) {
+    env.exchange_ended(id, state_, ExchangeEnd::kAbandoned);
+  }
   flags_ &= static_cast<uint16_t>(~kAwaitingSeparate);
   finish(env, id);
 }

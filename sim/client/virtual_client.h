@@ -32,6 +32,10 @@ enum class ClientState : uint8_t {
 constexpr size_t kClientStateCount = 9;
 std::string_view to_string(ClientState s);
 
+// How a client-initiated exchange ended: any answer (a response or an RST), out of
+// retransmissions, or dropped unanswered (a reboot, a power loss, the stop bound running out).
+enum class ExchangeEnd : uint8_t { kAnswered, kTimedOut, kAbandoned };
+
 // Settings shared by every client of a fleet; immutable while the fleet runs.
 struct ClientConfig {
   Endpoint4 server;
@@ -89,6 +93,7 @@ struct ClientStats {
   Counter backoffs;              // entries into Backoff
   Counter separate_responses;    // responses that came after an empty ACK
   Counter unexpected;            // responses matching no exchange of their client
+  Counter resets;                // Resets sent to reject a Confirmable message (RFC 7252 4.2)
   Histogram register_latency;    // us, from when the Register was due to the 2.01
   Histogram register_rtt;        // us, from the first transmission to the 2.01
   Histogram update_latency;      // us, from when the Update was due to the 2.04
@@ -131,6 +136,9 @@ class ClientEnv {
   virtual void link_lost(uint32_t /*client*/) {}
   // Done with a server (De-register, Bootstrap-Finish): close the link cleanly (close_notify).
   virtual void disconnect(uint32_t /*client*/) {}
+  // The exchange the client sent in state `exchange` (Registering, Updating, Deregistering or
+  // Bootstrapping) ended; called before the client leaves that state.
+  virtual void exchange_ended(uint32_t /*client*/, ClientState /*exchange*/, ExchangeEnd /*end*/) {}
 };
 
 class VirtualClient {
@@ -198,6 +206,8 @@ class VirtualClient {
   };
 
   void set_state(ClientEnv& env, uint32_t id, ClientState next);
+  // A Register, Update, De-register or Bootstrap-Request is waiting for its answer.
+  bool exchange_pending() const;
   // Register, or Bootstrap-Request for a client that has no account yet.
   ClientState first_exchange(ClientEnv& env, uint32_t id) const;
   void begin_exchange(ClientEnv& env, uint32_t id, ClientState next, TimeUs due);

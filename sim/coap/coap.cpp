@@ -149,6 +149,19 @@ uint32_t CoapOptionView::as_uint() const {
   return v;
 }
 
+int32_t coap_reject_mid(std::span<const uint8_t> datagram, CoapParseError e) {
+  // Too short to carry a Message ID, of another protocol version, or cut by the receive buffer:
+  // nothing in it can be trusted to address a Reset.
+  if (e == CoapParseError::kOk || e == CoapParseError::kBadVersion ||
+      e == CoapParseError::kTooLarge || datagram.size() < kHeaderSize) {
+    return -1;
+  }
+  if (static_cast<CoapType>((datagram[0] >> 4) & 0x03) != CoapType::kCon) {
+    return -1;
+  }
+  return (datagram[2] << 8) | datagram[3];
+}
+
 const char* to_string(CoapParseError e) {
   switch (e) {
     case CoapParseError::kOk:

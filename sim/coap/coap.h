@@ -138,6 +138,12 @@ enum class CoapParseError : uint8_t {
   kTooLarge,            // datagram above kCoapMaxMessageSize
 };
 const char* to_string(CoapParseError e);
+constexpr size_t kCoapParseErrorCount = static_cast<size_t>(CoapParseError::kTooLarge) + 1;
+
+// RFC 7252 4.2: a Confirmable message the receiver cannot process is rejected with a Reset that
+// carries its Message ID; anything else unusable is dropped silently (4.3, and 3 for an unknown
+// version). The Message ID to reset for a datagram whose parse failed with `e`, or -1 to drop it.
+int32_t coap_reject_mid(std::span<const uint8_t> datagram, CoapParseError e);
 
 // A parsed message: views into the datagram it was parsed from, which must outlive it.
 class CoapMessage {

@@ -58,7 +58,28 @@ std::string ensure_open_files(uint64_t needed) {
   return {};
 }
 
+std::string port_range(const AddressPlan& plan) {
+  return std::to_string(plan.port_first()) + "-" +
+         std::to_string(plan.port_first() + plan.port_count() - 1);
+}
+
 }  // namespace
+
+std::string_view to_string(ExchangeKind kind) {
+  switch (kind) {
+    case ExchangeKind::kRegister:
+      return "register";
+    case ExchangeKind::kUpdate:
+      return "update";
+    case ExchangeKind::kDeregister:
+      return "deregister";
+    case ExchangeKind::kNotification:
+      return "notification";
+    case ExchangeKind::kSend:
+      return "send";
+  }
+  return "unknown";
+}
 
 size_t response_code_slot(uint8_t code) {
   for (size_t i = 0; i < kResponseCodes.size(); ++i) {
@@ -163,7 +184,9 @@ std::string Fleet::prepare() {
       }
     }
     if (plan.port_first() != 0 && config_.clients > plan.capacity()) {
-      return "--local-addrs gives " + std::to_string(plan.capacity()) + " addresses for " +
+      return "--local-addrs gives " + std::to_string(plan.capacity()) + " addresses (" +
+             std::to_string(plan.ip_count()) + " IPs x ports " + port_range(plan) +
+             ") but --socket-per-client needs one for each of the " +
              std::to_string(config_.clients) + " clients";
     }
     fds = config_.clients;
@@ -171,9 +194,9 @@ std::string Fleet::prepare() {
     const uint64_t ports = uint64_t{layout.sockets} * layout.nat_ports;
     if (plan.port_first() != 0 && ports > plan.port_count()) {
       return "--local-addrs gives " + std::to_string(plan.ip_count()) + " IPs x " +
-             std::to_string(plan.port_count()) + " ports, but " + std::to_string(config_.clients) +
-             " clients on " + std::to_string(layout.workers) + " threads need " +
-             std::to_string(ports) + " ports" +
+             std::to_string(plan.port_count()) + " ports (" + port_range(plan) + "), but " +
+             std::to_string(config_.clients) + " clients on " + std::to_string(layout.workers) +
+             " threads need " + std::to_string(ports) + " ports" +
              (layout.nat_ports > 1 ? " (NAT rebinding uses " + std::to_string(layout.nat_ports) +
                                          " ports per socket)"
                                    : "");
@@ -196,9 +219,9 @@ std::string Fleet::prepare() {
 }
 
 void Fleet::start() {
-  const auto epoch = std::chrono::steady_clock::now();
+  epoch_ = std::chrono::steady_clock::now();
   for (auto& w : workers_) {
-    w->start(epoch);
+    w->start(epoch_);
   }
 }
 
@@ -221,9 +244,16 @@ void Fleet::join() {
 FleetSnapshot Fleet::snapshot() const {
   FleetSnapshot s;
   s.phase = workers_.empty() ? 0 : UINT32_MAX;
+  std::vector<OutageRecord> outages;
   for (const auto& w : workers_) {
     w->collect(&s);
+    const std::vector<OutageRecord> r = w->outage_records();
+    outages.insert(outages.end(), r.begin(), r.end());
   }
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - epoch_);
+  s.outages =
+      merge_outages(std::move(outages), static_cast<TimeUs>(std::max<int64_t>(0, now.count())));
   return s;
 }
 

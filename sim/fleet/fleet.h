@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -12,6 +13,7 @@
 #include "sim/client/virtual_client.h"
 #include "sim/dtls/dtls.h"
 #include "sim/fault/fault.h"
+#include "sim/fleet/outage.h"
 #include "sim/phase/phase.h"
 #include "sim/profile/profile.h"
 #include "sim/stats/histogram.h"
@@ -151,7 +153,10 @@ struct RequestStats {
   Counter reboots;                 // reboots and factory resets executed
   Counter writes_applied;          // Write, Write-Composite, Create and Delete that changed data
   Counter malformed;               // datagrams that failed to parse
-  Counter unknown_address;         // datagrams for an address no client of ours has
+  std::array<Counter, kCoapParseErrorCount> malformed_by;  // the same, by CoapParseError
+  Counter bad_option;  // responses refused for an unrecognised critical option (RFC 7252 5.4.1)
+  Counter pings;       // empty Confirmable messages (CoAP ping), answered with a Reset
+  Counter unknown_address;  // datagrams for an address no client of ours has
   // responses sent, by Lwm2mOperation and response_code_slot()
   std::array<std::array<Counter, kResponseCodeSlots>, kOperationCount> by_operation_code;
 };
@@ -171,6 +176,21 @@ struct DtlsStats {
   Histogram handshake_time;  // us, from the ClientHello to the finished handshake
 };
 
+// Exchanges the fleet starts and must see end: the registration interface, CON notifications
+// and confirmable Sends.
+enum class ExchangeKind : uint8_t { kRegister, kUpdate, kDeregister, kNotification, kSend };
+constexpr size_t kExchangeKindCount = 5;
+std::string_view to_string(ExchangeKind kind);
+
+// Each exchange started ends exactly one way, so once none is in flight (after a stop)
+// sent == answered + timed_out + abandoned.
+struct ExchangeTally {
+  uint64_t sent = 0;
+  uint64_t answered = 0;   // a response, an ACK or an RST
+  uint64_t timed_out = 0;  // out of retransmissions
+  uint64_t abandoned = 0;  // dropped unanswered: reboot, power loss, observation ended, stop bound
+};
+
 // A consistent-enough view of the whole fleet, summed over workers.
 struct FleetSnapshot {
   std::array<int64_t, kClientStateCount> states{};
@@ -183,6 +203,11 @@ struct FleetSnapshot {
   uint64_t sends = 0, sends_ok = 0, sends_failed = 0, reboots = 0, writes_applied = 0;
   uint64_t clients_with_data = 0, client_data_bytes = 0;  // sparse per-client data-model state
   uint64_t malformed = 0, unknown_address = 0;
+  // Untrusted input refused: malformed by CoapParseError (datagrams cut by the receive buffer
+  // count as kTooLarge), responses with an unknown critical option, CoAP pings, and the Resets
+  // sent to reject Confirmable messages (RFC 7252 4.2).
+  std::array<uint64_t, kCoapParseErrorCount> malformed_by{};
+  uint64_t bad_option = 0, pings = 0, resets = 0;
   uint64_t datagrams_in = 0, datagrams_out = 0, bytes_in = 0, bytes_out = 0, send_errors = 0;
   uint64_t abandoned = 0;
   uint64_t dropped_arrivals = 0;  // open-model arrivals that found no idle device
@@ -218,6 +243,8 @@ struct FleetSnapshot {
   // responses to server requests, by Lwm2mOperation and response_code_slot()
   std::array<std::array<uint64_t, kResponseCodeSlots>, kOperationCount> responses{};
   HistogramSnapshot timer_lateness;
+  std::array<ExchangeTally, kExchangeKindCount> exchanges{};  // by ExchangeKind
+  OutageSummary outages;                                      // server outages, merged over workers
 };
 
 class Worker;
@@ -250,6 +277,7 @@ class Fleet {
  private:
   FleetConfig config_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::chrono::steady_clock::time_point epoch_{};  // the workers' time 0
 };
 
 }  // namespace lwm2msim

@@ -7,8 +7,26 @@
 namespace lwm2msim {
 namespace {
 
+// What a server may store in one device (written values, created instances): beyond it, changes
+// that add data get 5.00, as a device whose storage is full answers.
+constexpr int64_t kMaxClientDataBytes = 64 * 1024;
+
 size_t duplicate_entries(uint64_t clients) {
   return static_cast<size_t>(std::clamp<uint64_t>(clients, 1024, 65536));
+}
+
+// Timeouts and no answer for this long make a server outage: under packet loss a few exchanges
+// time out now and then, but others are answered in between.
+constexpr TimeUs kOutageMinSpan = kUsPerSec;
+
+// After an outage, a device that was registered through it learns at its next Update (4.04, or
+// a timeout) that the registration is gone: that is at most an Update period and an exchange.
+TimeUs outage_window(const FleetConfig& config) {
+  TimeUs longest = config.client.update_interval(config.client.lifetime_s);
+  for (const FleetGroup& g : config.groups) {
+    longest = std::max(longest, g.client.update_interval(g.client.lifetime_s));
+  }
+  return longest + config.client.coap.max_transmit_wait();
 }
 
 }  // namespace
@@ -30,7 +48,8 @@ Worker::Worker(const FleetConfig& config, const ShardLayout& layout, uint32_t in
       rng_(mix_seed(config.seed, index)),
       duplicates_(duplicate_entries(local_count_), duplicate_entries(local_count_) * 160,
                   config.client.coap.exchange_lifetime()),
-      report_head_(local_count_, UINT32_MAX) {
+      report_head_(local_count_, UINT32_MAX),
+      outage_(local_count_, kOutageMinSpan, outage_window(config)) {
   state_counts_[static_cast<size_t>(ClientState::kIdle)].set(local_count_);
   for (const FleetGroup& g : config.groups) {
     GroupRuntime& r = groups_.emplace_back();
@@ -281,6 +300,14 @@ uint32_t Worker::nat_generation(uint32_t client, TimeUs t) const {
 void Worker::on_state_change(uint32_t client, ClientState from, ClientState to) {
   state_counts_[static_cast<size_t>(from)].add(-1);
   state_counts_[static_cast<size_t>(to)].add(1);
+  if (from == ClientState::kUpdating &&
+      (to == ClientState::kBackoff || to == ClientState::kRegistering)) {
+    outage_.registration_lost(client, now());
+  } else if (from == ClientState::kRegistering && to == ClientState::kRegistered) {
+    outage_.registered(client, now());
+  } else if (to == ClientState::kStopped || to == ClientState::kIdle) {
+    outage_.gone(client);
+  }
   if (to == ClientState::kRegistered && from == ClientState::kRegistering) {
     start_send(client);
   }
@@ -297,6 +324,40 @@ void Worker::on_state_change(uint32_t client, ClientState from, ClientState to) 
                          int64_t{local_count_}) {
       loop_.post([this] { finish_stop(); });
     }
+  }
+}
+
+void Worker::exchange_ended(uint32_t, ClientState exchange, ExchangeEnd end) {
+  switch (exchange) {
+    case ClientState::kRegistering:
+      exchange_end(ExchangeKind::kRegister, end);
+      return;
+    case ClientState::kUpdating:
+      exchange_end(ExchangeKind::kUpdate, end);
+      return;
+    case ClientState::kDeregistering:
+      exchange_end(ExchangeKind::kDeregister, end);
+      return;
+    default:
+      // Bootstrap-Requests go to the bootstrap server, not the one whose outages count here.
+      return;
+  }
+}
+
+void Worker::exchange_end(ExchangeKind kind, ExchangeEnd end) {
+  ExchangeEnds& e = exchange_ends_[static_cast<size_t>(kind)];
+  switch (end) {
+    case ExchangeEnd::kAnswered:
+      e.answered.add();
+      outage_.answered(now());
+      return;
+    case ExchangeEnd::kTimedOut:
+      e.timed_out.add();
+      outage_.timed_out(now());
+      return;
+    case ExchangeEnd::kAbandoned:
+      e.abandoned.add();
+      return;
   }
 }
 
@@ -369,12 +430,40 @@ void Worker::dispatch(uint32_t client, std::span<const uint8_t> datagram) {
 }
 
 void Worker::dispatch_coap(uint32_t client, std::span<const uint8_t> datagram, bool secure_link) {
+  // Rejections go back over the link the message came on; a device on a secure link never
+  // answers clear text with anything.
+  const bool clear_on_secure = !secure_link && secure(client, clients_[client].bootstrapping());
+  std::array<uint8_t, 4> reset;
+  auto reject = [&](uint16_t mid) {
+    if (!clear_on_secure) {
+      client_stats_.resets.add();
+      send(client, coap_write_empty(reset, CoapType::kRst, mid));
+    }
+  };
   CoapMessage m;
-  if (m.parse(datagram) != CoapParseError::kOk) {
+  if (const CoapParseError e = m.parse(datagram); e != CoapParseError::kOk) {
     request_stats_.malformed.add();
+    request_stats_.malformed_by[static_cast<size_t>(e)].add();
+    if (const int32_t mid = coap_reject_mid(datagram, e); mid >= 0) {
+      reject(static_cast<uint16_t>(mid));
+    }
     return;
   }
-  if (m.is_request() && !secure_link && secure(client, clients_[client].bootstrapping())) {
+  if (m.type() == CoapType::kCon && m.is_empty()) {
+    request_stats_.pings.add();
+    reject(m.message_id());
+    return;
+  }
+  if (!m.is_request() && !m.is_empty() && m.first_unknown_critical() != 0) {
+    // A response the client cannot fully understand: a Confirmable one is rejected, a piggybacked
+    // one ignored, so the exchange retransmits or times out (RFC 7252 5.4.1).
+    request_stats_.bad_option.add();
+    if (m.type() == CoapType::kCon) {
+      reject(m.message_id());
+    }
+    return;
+  }
+  if (m.is_request() && clear_on_secure) {
     // A server on a secure link never asks in clear (a download host may answer in clear).
     dtls_stats_.plain_dropped.add();
     return;
@@ -595,6 +684,12 @@ void Worker::handle_request(uint32_t client, const CoapMessage& request) {
       const uint32_t lifetime_before = lifetime(client);
       const std::string links_before(links(client));
       const int64_t bytes_before = data_bytes(client);
+      if (bytes_before >= kMaxClientDataBytes && op != Lwm2mOperation::kExecute &&
+          op != Lwm2mOperation::kDelete) {
+        // A device's storage is finite: a server cannot grow one without bound.
+        reply(client, request, op, CoapCode::kInternalServerError, 0, {}, nullptr);
+        return;
+      }
       std::string location;
       const uint8_t code = handle_change(client, request, op, path, &location);
       reply(client, request, op, code, 0, {}, nullptr, location);
@@ -829,6 +924,11 @@ void Worker::free_report(uint32_t slot) {
   if (r.client == UINT32_MAX) {
     return;
   }
+  if (r.awaiting_ack && r.kind == ReportKind::kObservation) {
+    exchange_end(ExchangeKind::kNotification, ExchangeEnd::kAbandoned);
+  } else if (r.awaiting_ack && r.kind == ReportKind::kSend) {
+    exchange_end(ExchangeKind::kSend, ExchangeEnd::kAbandoned);
+  }
   wheel_.cancel(first_report_id_ + slot);
   for (uint32_t* link = &report_head_[r.client]; *link != UINT32_MAX;
        link = &reports_[*link].next) {
@@ -995,13 +1095,15 @@ void Worker::on_report_timer(uint32_t slot) {
       firmware_failed(slot, firmware::kResultConnectionLost);
       return;
     }
+    r.awaiting_ack = false;
     if (r.kind == ReportKind::kSend) {
+      exchange_end(ExchangeKind::kSend, ExchangeEnd::kTimedOut);
       request_stats_.sends_failed.add();
-      r.awaiting_ack = false;
       r.inflight.clear();
       schedule_report(slot, r.state.last_notified_at + send_interval(r.client));
       return;
     }
+    exchange_end(ExchangeKind::kNotification, ExchangeEnd::kTimedOut);
     request_stats_.notification_timeouts.add();
     free_report(slot);
     return;
@@ -1185,6 +1287,9 @@ void Worker::do_send(uint32_t slot) {
     return;
   }
   request_stats_.sends.add();
+  if (plan.confirmable) {
+    sends_confirmable_.add();
+  }
   ++r.count;
   transmit_report(slot, w.finish(), plan.confirmable);
   if (!plan.confirmable) {
@@ -1210,6 +1315,13 @@ bool Worker::on_report_response(uint32_t client, const CoapMessage& m) {
     if (r.kind == ReportKind::kDownload) {
       on_download_response(slot, m);
       return true;
+    }
+    if (r.awaiting_ack) {
+      exchange_end(r.kind == ReportKind::kSend ? ExchangeKind::kSend : ExchangeKind::kNotification,
+                   ExchangeEnd::kAnswered);
+      r.awaiting_ack = false;
+    } else {
+      outage_.answered(now());
     }
     if (m.type() == CoapType::kRst) {
       // RFC 7641 3.6: the server does not want this notification; for a Send, a refusal.
@@ -1389,6 +1501,7 @@ void Worker::begin_stop() {
   }
   stopping_ = true;
   stop_started_ = now();
+  outage_.stop(stop_started_);
   stop_deadline_ = stop_started_ + config_.stop_timeout;
   if (state_counts_[static_cast<size_t>(ClientState::kStopped)].value() == int64_t{local_count_}) {
     loop_.post([this] { finish_stop(); });
@@ -1472,7 +1585,16 @@ void Worker::collect(FleetSnapshot* out) const {
   out->client_data_bytes += static_cast<uint64_t>(client_data_bytes_.value());
   out->malformed += r.malformed.value();
   out->unknown_address += r.unknown_address.value();
+  for (size_t i = 0; i < kCoapParseErrorCount; ++i) {
+    out->malformed_by[i] += r.malformed_by[i].value();
+  }
+  out->bad_option += r.bad_option.value();
+  out->pings += r.pings.value();
+  out->resets += c.resets.value();
   const TransportStats& t = transport_.stats();
+  // Cut by the receive buffer: longer than any CoAP message the fleet accepts.
+  out->malformed += t.truncated_in.value();
+  out->malformed_by[static_cast<size_t>(CoapParseError::kTooLarge)] += t.truncated_in.value();
   out->datagrams_in += t.datagrams_in.value();
   out->datagrams_out += t.datagrams_out.value();
   out->bytes_in += t.bytes_in.value();
@@ -1527,6 +1649,16 @@ void Worker::collect(FleetSnapshot* out) const {
     }
   }
   out->timer_lateness.merge(timer_lateness_.snapshot());
+  const std::array<uint64_t, kExchangeKindCount> sent = {
+      c.register_sent.value(), c.update_sent.value(), c.deregister_sent.value(),
+      r.notifications_con.value(), sends_confirmable_.value()};
+  for (size_t k = 0; k < kExchangeKindCount; ++k) {
+    ExchangeTally& x = out->exchanges[k];
+    x.sent += sent[k];
+    x.answered += exchange_ends_[k].answered.value();
+    x.timed_out += exchange_ends_[k].timed_out.value();
+    x.abandoned += exchange_ends_[k].abandoned.value();
+  }
 }
 
 }  // namespace lwm2msim

@@ -51,6 +51,8 @@ class Worker final : public ClientEnv,
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   void join();
   void collect(FleetSnapshot* out) const;
+  // The worker's record of server outages; any thread.
+  std::vector<OutageRecord> outage_records() const { return outage_.records(); }
 
   // ClientEnv
   const ClientConfig& config(uint32_t client) const override { return group(client).spec->client; }
@@ -71,6 +73,7 @@ class Worker final : public ClientEnv,
   void connect(uint32_t client, bool bootstrap) override;
   void link_lost(uint32_t client) override;
   void disconnect(uint32_t client) override;
+  void exchange_ended(uint32_t client, ClientState exchange, ExchangeEnd end) override;
 
   // DtlsOutput: what the session of link_client_ writes and decrypts.
   void send_datagram(std::span<const uint8_t> datagram) override;
@@ -196,6 +199,8 @@ class Worker final : public ClientEnv,
   // Runs the phase executors: everything due now, then the next wake-up.
   void director_tick();
   void finish_stop();
+  // Counts how an exchange ended and tells the outage tracker.
+  void exchange_end(ExchangeKind kind, ExchangeEnd end);
   // The client a datagram is for, or UINT32_MAX; *stale when it came to a NAT port the client
   // has since left.
   uint32_t client_of(const ReceivedDatagram& d, bool* stale) const;
@@ -352,6 +357,16 @@ class Worker final : public ClientEnv,
   Counter churned_;              // churn cycles started
   Gauge clients_with_data_;      // clients holding changes a server made
   Gauge client_data_bytes_;      // heap bytes of those changes
+  // How exchanges ended, by ExchangeKind (started: the client stats, notifications_con and
+  // sends_confirmable_).
+  struct ExchangeEnds {
+    Counter answered;
+    Counter timed_out;
+    Counter abandoned;
+  };
+  std::array<ExchangeEnds, kExchangeKindCount> exchange_ends_;
+  Counter sends_confirmable_;  // CON Sends started
+  OutageTracker outage_;
 };
 
 }  // namespace lwm2msim

@@ -7,6 +7,8 @@ namespace {
 
 const std::vector<std::string_view> kTrendFields = {"count", "min", "max", "avg",
                                                     "p50",   "p90", "p95", "p99"};
+const std::vector<std::string_view> kExchangeFields = {"sent", "answered", "timed_out",
+                                                       "abandoned"};
 
 SummaryMetric trend(std::string name, std::string help, const HistogramSnapshot& h) {
   SummaryMetric m{std::move(name), MetricKind::kTrend, std::move(help), {}};
@@ -42,6 +44,15 @@ const std::vector<Summary::CatalogEntry>& Summary::catalog() {
       {"errors", MetricKind::kRate, {"rate", "count", "total"}},
       {"retransmissions", MetricKind::kCounter, {"count"}},
       {"timeouts", MetricKind::kCounter, {"count"}},
+      {"register_exchanges", MetricKind::kCounter, kExchangeFields},
+      {"update_exchanges", MetricKind::kCounter, kExchangeFields},
+      {"deregister_exchanges", MetricKind::kCounter, kExchangeFields},
+      {"notification_exchanges", MetricKind::kCounter, kExchangeFields},
+      {"send_exchanges", MetricKind::kCounter, kExchangeFields},
+      {"server_outages",
+       MetricKind::kCounter,
+       {"count", "total_time", "longest_time", "devices_lost", "recovery_time", "recovered_at",
+        "unrecovered", "ongoing"}},
       {"server_requests",
        MetricKind::kCounter,
        {"received", "duplicates", "ok", "client_errors", "server_errors"}},
@@ -60,6 +71,9 @@ const std::vector<Summary::CatalogEntry>& Summary::catalog() {
       {"datagrams",
        MetricKind::kCounter,
        {"in", "out", "send_errors", "malformed", "unknown_address"}},
+      {"rejected",
+       MetricKind::kCounter,
+       {"malformed", "oversized", "bad_version", "bad_option", "unexpected", "pings", "resets"}},
       {"bytes", MetricKind::kCounter, {"in", "out"}},
       {"dtls",
        MetricKind::kCounter,
@@ -133,6 +147,39 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
       counter("retransmissions", "CON retransmissions by clients", {{"count", s.retransmissions}}));
   m.push_back(
       counter("timeouts", "Exchanges that ran out of retransmissions", {{"count", s.timeouts}}));
+  const struct {
+    ExchangeKind kind;
+    const char* name;
+    const char* help;
+  } exchanges[] = {
+      {ExchangeKind::kRegister, "register_exchanges", "Register exchanges by how they ended"},
+      {ExchangeKind::kUpdate, "update_exchanges", "Update exchanges by how they ended"},
+      {ExchangeKind::kDeregister, "deregister_exchanges",
+       "De-register exchanges by how they ended"},
+      {ExchangeKind::kNotification, "notification_exchanges",
+       "CON notifications by how they ended"},
+      {ExchangeKind::kSend, "send_exchanges", "Confirmable Sends by how they ended"},
+  };
+  for (const auto& e : exchanges) {
+    const ExchangeTally& x = s.exchanges[static_cast<size_t>(e.kind)];
+    m.push_back(counter(e.name, e.help,
+                        {{"sent", x.sent},
+                         {"answered", x.answered},
+                         {"timed_out", x.timed_out},
+                         {"abandoned", x.abandoned}}));
+  }
+  const OutageSummary& o = s.outages;
+  m.push_back(counter("server_outages",
+                      "Periods in which exchanges with the server only timed out, and how long "
+                      "the devices they cost took to register again",
+                      {{"count", o.count},
+                       {"total_time", o.total},
+                       {"longest_time", o.longest},
+                       {"devices_lost", o.devices_lost},
+                       {"recovery_time", o.recovery},
+                       {"recovered_at", o.recovered_at},
+                       {"unrecovered", o.unrecovered},
+                       {"ongoing", o.ongoing ? 1u : 0u}}));
   uint64_t ok = 0;
   uint64_t client_errors = 0;
   uint64_t server_errors = 0;
@@ -187,6 +234,18 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
                        {"send_errors", s.send_errors},
                        {"malformed", s.malformed},
                        {"unknown_address", s.unknown_address}}));
+  {
+    const uint64_t oversized = s.malformed_by[static_cast<size_t>(CoapParseError::kTooLarge)];
+    const uint64_t bad_version = s.malformed_by[static_cast<size_t>(CoapParseError::kBadVersion)];
+    m.push_back(counter("rejected", "Datagrams from servers refused (RFC 7252 4.2, 5.4.1)",
+                        {{"malformed", s.malformed - oversized - bad_version},
+                         {"oversized", oversized},
+                         {"bad_version", bad_version},
+                         {"bad_option", s.bad_option},
+                         {"unexpected", s.unexpected},
+                         {"pings", s.pings},
+                         {"resets", s.resets}}));
+  }
   m.push_back(counter("bytes", "UDP payload bytes of the fleet",
                       {{"in", s.bytes_in}, {"out", s.bytes_out}}));
   uint64_t dtls_failed = 0;

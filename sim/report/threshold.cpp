@@ -19,7 +19,9 @@ std::string_view trim(std::string_view s) {
 }
 
 bool is_time_field(MetricKind kind, std::string_view field) {
-  return kind == MetricKind::kTrend && field != "count";
+  // Counters may carry durations and moments too (server_outages): their names say so.
+  return (kind == MetricKind::kTrend && field != "count") || field.ends_with("_time") ||
+         field.ends_with("_at");
 }
 
 }  // namespace

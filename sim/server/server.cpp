@@ -114,6 +114,7 @@ std::string ServerSnapshot::to_text() const {
   line("expired", expired);
   line("duplicates", duplicates);
   line("malformed", malformed);
+  line("resets", resets);
   line("bad_requests", bad_requests);
   line("reads_sent", reads_sent);
   line("reads_ok", reads_ok);
@@ -396,8 +397,24 @@ class ServerThread final : public DatagramHandler {
   // A CoAP datagram from `peer`, in clear or decrypted from its DTLS session.
   void on_coap(const Endpoint4& peer, std::span<const uint8_t> data) {
     CoapMessage m;
-    if (m.parse(data) != CoapParseError::kOk) {
+    if (const CoapParseError e = m.parse(data); e != CoapParseError::kOk) {
       stats_.malformed.add();
+      if (const int32_t mid = coap_reject_mid(data, e); mid >= 0) {
+        reject(peer, static_cast<uint16_t>(mid));
+      }
+      return;
+    }
+    if (m.type() == CoapType::kCon && m.is_empty()) {
+      reject(peer, m.message_id());  // CoAP ping (RFC 7252 4.3)
+      return;
+    }
+    if (!m.is_request() && !m.is_empty() && m.first_unknown_critical() != 0) {
+      // A Confirmable response that cannot be fully understood is rejected; a piggybacked one is
+      // ignored and its request retransmits (RFC 7252 5.4.1).
+      stats_.malformed.add();
+      if (m.type() == CoapType::kCon) {
+        reject(peer, m.message_id());
+      }
       return;
     }
     if (m.is_request()) {
@@ -410,6 +427,12 @@ class ServerThread final : public DatagramHandler {
       return;
     }
     handle_response(peer, m);
+  }
+
+  void reject(const Endpoint4& peer, uint16_t mid) {
+    std::array<uint8_t, 4> reset;
+    stats_.resets.add();
+    send_to(peer, coap_write_empty(reset, CoapType::kRst, mid));
   }
 
   // The only way out to a client: in clear, or through the peer's DTLS session.
@@ -717,6 +740,14 @@ class ServerThread final : public DatagramHandler {
         send_to(peer, cached);
         return;
       }
+    }
+    if (req.first_unknown_critical() != 0) {
+      // RFC 7252 5.4.1: 4.02 to a Confirmable request, a Non-confirmable one is dropped.
+      stats_.bad_requests.add();
+      if (req.type() == CoapType::kCon) {
+        respond(peer, req, CoapCode::kBadOption, {}, 0, {});
+      }
+      return;
     }
     std::array<char, 128> path_buf;
     bool ok = false;
@@ -2036,6 +2067,7 @@ ServerSnapshot Lwm2mServer::snapshot() const {
     s.expired += x.expired.value();
     s.duplicates += x.duplicates.value();
     s.malformed += x.malformed.value();
+    s.resets += x.resets.value();
     s.bad_requests += x.bad_requests.value();
     s.reads_sent += x.reads_sent.value();
     s.reads_ok += x.reads_ok.value();

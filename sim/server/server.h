@@ -90,15 +90,16 @@ struct ServerStats {
   Counter updates_not_found;  // Updates for unknown locations (4.04)
   Counter deregisters;        // 2.02 Deleted
   Counter deregisters_not_found;
-  Counter expired;                // registrations removed by lifetime expiry
-  Counter duplicates;             // retransmitted CONs answered from the cache
-  Counter malformed;              // datagrams that failed to parse
-  Counter bad_requests;           // other requests answered with 4.xx
-  Counter reads_sent;             // Reads started
-  Counter reads_ok;               // 2.05 answers to Reads
-  Counter reads_error;            // other answers to Reads
-  Counter observes_sent;          // Observes started
-  Counter observes_ok;            // 2.05 answers with an Observe option
+  Counter expired;        // registrations removed by lifetime expiry
+  Counter duplicates;     // retransmitted CONs answered from the cache
+  Counter malformed;      // datagrams that failed to parse
+  Counter resets;         // Resets sent to reject a Confirmable message that could not be processed
+  Counter bad_requests;   // other requests answered with 4.xx
+  Counter reads_sent;     // Reads started
+  Counter reads_ok;       // 2.05 answers to Reads
+  Counter reads_error;    // other answers to Reads
+  Counter observes_sent;  // Observes started
+  Counter observes_ok;    // 2.05 answers with an Observe option
   Counter observes_error;         // other answers to Observes
   Counter notifications;          // notifications for known observations
   Counter unknown_notifications;  // notifications answered with RST
@@ -164,7 +165,7 @@ struct ServerSnapshot {
   uint64_t registered = 0;  // registrations in the directory now
   uint64_t registers = 0, reregisters = 0, register_errors = 0;
   uint64_t updates = 0, updates_not_found = 0, deregisters = 0, deregisters_not_found = 0;
-  uint64_t expired = 0, duplicates = 0, malformed = 0, bad_requests = 0;
+  uint64_t expired = 0, duplicates = 0, malformed = 0, resets = 0, bad_requests = 0;
   uint64_t reads_sent = 0, reads_ok = 0, reads_error = 0, reads_skipped = 0;
   uint64_t observes_sent = 0, observes_ok = 0, observes_error = 0;
   uint64_t notifications = 0, unknown_notifications = 0;

@@ -82,33 +82,6 @@ TEST(FleetIntegration, LifetimeDrivesUpdates) {
   stop_and_join(fleet);
 }
 
-TEST(FleetIntegration, ServerRestartMakesEveryClientRegisterAgain) {
-  auto server = std::make_unique<ServerProcess>();
-  const Endpoint4 address = server->address();
-  FleetConfig config = make_config(300, address, "127.4.0.0/24");
-  config.client.lifetime_s = 3;
-  config.client.coap.ack_timeout = 200 * kUsPerMs;
-  config.client.coap.max_retransmit = 2;
-  config.client.backoff_base = 200 * kUsPerMs;
-  config.client.backoff_max = 2 * kUsPerSec;
-  Fleet fleet(config);
-  ASSERT_EQ(fleet.prepare(), "");
-  fleet.start();
-  ASSERT_TRUE(eventually([&] { return registered(fleet) == 300; }, seconds(15)));
-
-  server.reset();  // SIGKILL: the directory is gone
-  // While the server is down, Updates time out and clients back off.
-  ASSERT_TRUE(eventually([&] { return fleet.snapshot().update_failed > 0; }, seconds(15)));
-  server = std::make_unique<ServerProcess>(address.port);
-  // A fresh server knows nobody: every client has to Register again.
-  EXPECT_TRUE(eventually([&] { return server_registered(address) == 300; }, seconds(30)));
-  const FleetSnapshot s = fleet.snapshot();
-  EXPECT_GE(s.register_ok, 600u);
-  EXPECT_GT(s.backoffs + s.update_not_found, 0u);
-  stop_and_join(fleet);
-  EXPECT_EQ(server_registered(address), 0u);
-}
-
 TEST(FleetIntegration, UnreachableServerLeadsToBackoffNotAHang) {
   // Nobody listens on this port: datagrams vanish, exchanges time out.
   Endpoint4 nowhere{0x7f000001, 0};

@@ -907,5 +907,27 @@ TEST(CoapToken, Conversions) {
   }
 }
 
+// RFC 7252 4.2/4.3: only a Confirmable message with a readable header is rejected with a Reset.
+TEST(CoapReject, OnlyConfirmableMessagesWithAReadableHeaderAreReset) {
+  auto reject = [](std::vector<uint8_t> bytes) {
+    CoapMessage m;
+    return coap_reject_mid(bytes, m.parse(bytes));
+  };
+  EXPECT_EQ(reject({0x40, 0x01, 0xab, 0xcd, 0xf1}), 0xabcd);  // bad option nibble
+  EXPECT_EQ(reject({0x49, 0x01, 0x00, 0x07}), 7);             // TKL 9
+  EXPECT_EQ(reject({0x48, 0x01, 0x00, 0x08, 1, 2}), 8);       // token cut short
+  EXPECT_EQ(reject({0x40, 0x01, 0x00, 0x09, 0xff}), 9);       // lone payload marker
+  EXPECT_EQ(reject({0x40, 0x00, 0x00, 0x0a, 0x11}), 10);      // empty with content
+  EXPECT_EQ(reject({0x40, 0x20, 0x00, 0x0b}), 11);            // reserved class 1
+  EXPECT_EQ(reject({0x50, 0x01, 0x00, 0x0c, 0xf1}), -1);      // Non-confirmable
+  EXPECT_EQ(reject({0x60, 0x01, 0x00, 0x0d, 0xf1}), -1);      // ACK
+  EXPECT_EQ(reject({0x80, 0x01, 0x00, 0x0e, 0xf1}), -1);      // version 2
+  EXPECT_EQ(reject({0x40, 0x01, 0x00}), -1);                  // no Message ID
+  EXPECT_EQ(reject({0x40, 0x01, 0x00, 0x0f}), -1);            // parses: nothing to reject
+  std::vector<uint8_t> large(kCoapMaxMessageSize + 1, 0);
+  large[0] = 0x40;
+  EXPECT_EQ(reject(large), -1);
+}
+
 }  // namespace
 }  // namespace lwm2msim

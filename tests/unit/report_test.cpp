@@ -79,6 +79,35 @@ TEST(Summary, HoldsCountsRatesAndTrends) {
   EXPECT_EQ(summary.find("builtin_server"), nullptr) << "only with an in-process server";
 }
 
+TEST(Summary, AccountsForExchangesAndServerOutages) {
+  FleetSnapshot s = sample_snapshot();
+  s.exchanges[static_cast<size_t>(ExchangeKind::kUpdate)] = {50, 44, 5, 1};
+  s.outages.count = 1;
+  s.outages.total = 4 * kUsPerSec;
+  s.outages.longest = 4 * kUsPerSec;
+  s.outages.devices_lost = 90;
+  s.outages.recovery = 2500 * kUsPerMs;
+  const Summary summary = Summary::build(s, nullptr, 10 * kUsPerSec);
+  EXPECT_EQ(summary.value("update_exchanges", "sent"), 50);
+  EXPECT_EQ(summary.value("update_exchanges", "timed_out"), 5);
+  EXPECT_EQ(summary.value("update_exchanges", "abandoned"), 1);
+  EXPECT_EQ(summary.value("server_outages", "devices_lost"), 90);
+  const std::string table = summary_table(summary, {});
+  EXPECT_NE(table.find("  server_outages          count 1  total_time 4.00 s  longest_time 4.00 s"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("update_exchanges        sent 50  answered 44  timed_out 5  abandoned 1"),
+            std::string::npos)
+      << table;
+  for (const SummaryMetric& m : summary.metrics()) {
+    EXPECT_LE(m.name.size(), 23u) << m.name << " does not fit the table's name column";
+  }
+  Threshold t;
+  ASSERT_EQ(parse_threshold("server_outages.recovery_time < 3s", &t), "");
+  EXPECT_DOUBLE_EQ(t.value, 3e6);
+  EXPECT_TRUE(evaluate({t}, summary).front().passed);
+}
+
 TEST(Threshold, EvaluatesPassFailAndMissingSamples) {
   const Summary summary = Summary::build(sample_snapshot(), nullptr, 10 * kUsPerSec);
   std::vector<Threshold> ts(4);
