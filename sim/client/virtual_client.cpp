@@ -7,6 +7,9 @@ namespace lwm2msim {
 namespace {
 
 constexpr uint8_t kTokenLength = 4;
+// Segments of a registration location the client keeps: its Updates carry them as Uri-Path
+// options next to the queries, within CoapMessage::kMaxOptions.
+constexpr size_t kMaxLocationSegments = 16;
 
 CoapToken token_of(uint32_t value) {
   return CoapToken::from_u64(value, kTokenLength);
@@ -276,8 +279,10 @@ void VirtualClient::exchange_done(ClientEnv& env, uint32_t id, const CoapMessage
       std::array<char, 256> path;
       bool ok = false;
       const std::string_view loc = response.join(CoapOption::kLocationPath, path, &ok);
-      if (!ok || loc.empty()) {
-        // A 2.01 without a location cannot be updated or deleted: treat as a failure.
+      if (!ok || loc.empty() ||
+          static_cast<size_t>(std::count(loc.begin(), loc.end(), '/')) >= kMaxLocationSegments) {
+        // A 2.01 without a location (or one too long to address) cannot be updated or deleted:
+        // treat as a failure.
         stats.register_failed.add();
         enter_backoff(env, id);
         return;

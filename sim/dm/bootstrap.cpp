@@ -60,6 +60,27 @@ std::string as_text(const Value& v) {
   return s != nullptr ? *s : std::string();
 }
 
+// A server-written string as a link-format quoted-string (RFC 7230 3.2.6): '"' and '\\' escaped,
+// control characters (which no URI contains raw) percent-encoded, so the Discover stays parseable.
+void append_quoted(std::string_view text, std::string* out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  *out += '"';
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      *out += '\\';
+      *out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      *out += '%';
+      *out += kHex[u >> 4];
+      *out += kHex[u & 0xf];
+    } else {
+      *out += c;
+    }
+  }
+  *out += '"';
+}
+
 }  // namespace
 
 bool DataModel::is_bootstrap_account(uint32_t instance, const ClientContext& client) const {
@@ -241,7 +262,8 @@ uint8_t DataModel::bootstrap_discover(const Lwm2mPath& path, Lwm2mVersion versio
         }
         const Value uri = value_at(o, i, 0, client);
         if (const auto* text = std::get_if<std::string>(&uri)) {
-          *out += ";uri=\"" + *text + '"';
+          *out += ";uri=";
+          append_quoted(*text, out);
         }
       } else if (o == kServer) {
         ssid(o, i, 0);

@@ -742,6 +742,16 @@ class ProfileLoader : private yaml::Checker {
       case ResourceType::kOpaque: {
         // !!binary is base64; any other scalar stands for its own bytes.
         if (node.Tag() == "tag:yaml.org,2002:binary") {
+          // yaml-cpp's decoder indexes a table with each byte as a plain char, so bytes above
+          // 0x7f read outside it: only the base64 alphabet and whitespace get that far.
+          const bool base64_text = std::all_of(s.begin(), s.end(), [](char c) {
+            return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                   c == '+' || c == '/' || c == '=' || c == ' ' || c == '\t' || c == '\n' ||
+                   c == '\r';
+          });
+          if (!base64_text) {
+            return "invalid base64 in !!binary value for " + def.name;
+          }
           const std::vector<unsigned char> bytes = YAML::DecodeBase64(s);
           if (bytes.empty() && !s.empty()) {
             return "invalid base64 in !!binary value for " + def.name;

@@ -342,6 +342,22 @@ TEST_F(BootstrapTest, DiscoverExactPayload) {
             "</3303>;ver=1.1");
 }
 
+TEST_F(BootstrapTest, DiscoverQuotesAServerUriThatNeedsIt) {
+  // A bootstrap server may write any string as /0/x/0; the Discover must stay link format.
+  std::vector<Record> account = security_account(1);
+  account[0].value = std::string("coap://a\"b\\c,</9>;d\x01\x7f");
+  ASSERT_EQ(write(path(0, 1), account), CoapCode::kChanged);
+  const std::string out = discover(path(0));
+  EXPECT_EQ(out,
+            "</>;lwm2m=1.1,</0/0>;uri=\"coap://bs.example:5683\","
+            "</0/1>;ssid=101;uri=\"coap://a\\\"b\\\\c,</9>;d%01%7F\"");
+  std::vector<Link> links;
+  std::string error;
+  ASSERT_TRUE(decode_links(out, &links, &error)) << error;
+  ASSERT_EQ(links.size(), 3u);
+  EXPECT_EQ(links[2].target, "/0/1");
+}
+
 TEST_F(BootstrapTest, DiscoverRefusals) {
   std::string out;
   EXPECT_EQ(model_.bootstrap_discover(path(3, 0, 0), Lwm2mVersion::k1_1, ctx(), &out),

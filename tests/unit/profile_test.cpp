@@ -390,6 +390,13 @@ objects:
   EXPECT_EQ(p.initial_value(at(p, {3303, 1, 5700}), 1, 0), Value(21.5));
 }
 
+TEST(Profile, BinaryConstantOutsideTheBase64AlphabetIsAnError) {
+  // Bytes above 0x7f once made the base64 decoder read outside its table.
+  const std::string errors =
+      errors_of("name: x\nobjects:\n  0:\n    0:\n      3: !!binary aGVs\xff\xff\xff\n");
+  EXPECT_NE(errors.find("invalid base64 in !!binary value"), std::string::npos) << errors;
+}
+
 TEST(Profile, ConstantsOfEveryType) {
   Profile p;
   ASSERT_EQ(load_text(R"(name: x

@@ -114,6 +114,27 @@ TEST(VirtualClient, RegistersWithTheLinkFormatPayloadAndKeepsTheLocation) {
   EXPECT_EQ(*env.timer_, env.clock_.now() + 90 * kUsPerSec);
 }
 
+TEST(VirtualClient, ALocationOfMoreSegmentsThanAnUpdateCanCarryFailsTheRegister) {
+  // One Location-Path option holding "rd/x/x/..." once became 40 Uri-Path options in every
+  // Update: more than a CoAP parser takes.
+  FakeEnv env;
+  VirtualClient c;
+  c.start(env, 0, 0);
+  ASSERT_TRUE(env.fire(c));
+  std::string location = "rd";
+  for (int i = 0; i < 39; ++i) {
+    location += "/x";
+  }
+  const CoapMessage req = env.last();
+  std::array<uint8_t, 256> buf;
+  CoapWriter w(buf);
+  w.header(CoapType::kAck, CoapCode::kCreated, req.message_id(), req.token());
+  w.option(CoapOption::kLocationPath, location);
+  env.deliver(c, w.finish());
+  EXPECT_EQ(c.state(), ClientState::kBackoff);
+  EXPECT_EQ(env.stats_.register_failed.value(), 1u);
+}
+
 TEST(VirtualClient, RetransmitsWithDoublingTimeoutsThenBacksOff) {
   FakeEnv env;
   VirtualClient c;

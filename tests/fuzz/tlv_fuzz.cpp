@@ -1,0 +1,11 @@
+// Fuzzes the tlv content-format decoder and its round trip through the encoder.
+#include <cstddef>
+#include <cstdint>
+
+#include "sim/format/format.h"
+#include "tests/fuzz/fuzz_common.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  lwm2msim::fuzz::fuzz_codec(data, size, lwm2msim::decode_tlv, lwm2msim::encode_tlv);
+  return 0;
+}
