@@ -33,6 +33,25 @@ void grow_buffer(int fd, int option, int force_option) {
   }
 }
 
+// A port on `ip` that no socket holds now, or 0. bind() to port 0 with SO_REUSEPORT may hand out
+// a port that another reuse-port socket of the same user holds (the kernel lets them share it, and
+// then splits the datagrams between them); without the option it picks a port nobody has.
+uint16_t unused_port(uint32_t ip) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return 0;
+  }
+  sockaddr_in sa = to_sockaddr(Endpoint4{ip, 0});
+  socklen_t len = sizeof sa;
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
+    port = ntohs(sa.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
 }  // namespace
 
 UdpTransport::UdpTransport(DatagramHandler& handler)
@@ -64,9 +83,13 @@ int UdpTransport::open(const Endpoint4& bind, bool multiplex, bool reuse_port, s
   }
   grow_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE);
   grow_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE);
-  sockaddr_in sa = to_sockaddr(bind);
+  Endpoint4 local = bind;
+  if (reuse_port && local.port == 0) {
+    local.port = unused_port(local.ip);
+  }
+  sockaddr_in sa = to_sockaddr(local);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    *error = "bind(" + bind.to_string() + "): " + std::strerror(errno);
+    *error = "bind(" + local.to_string() + "): " + std::strerror(errno);
     ::close(fd);
     return -1;
   }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <time.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -117,6 +118,19 @@ TEST_F(UdpTransportTest, FlushKeepsEachSocketsOrderWhenQueuedInterleaved) {
     EXPECT_EQ(r.text, std::to_string(s) + ":" + std::to_string(next[s]));
     ++next[s];
   }
+}
+
+TEST_F(UdpTransportTest, ReusePortSocketsOnPortZeroNeverShareAPort) {
+  // Each is the first socket of a server: none may join another's port. Were the kernel to pick
+  // the ports with SO_REUSEPORT set, 800 of them would share some (birthday bound over 28k ports).
+  std::set<uint16_t> ports;
+  std::string error;
+  for (int i = 0; i < 800; ++i) {
+    const int index = rx.open(Endpoint4{0x7f000001, 0}, false, true, &error);
+    ASSERT_GE(index, 0) << error;
+    ports.insert(rx.local_address(static_cast<uint32_t>(index)).port);
+  }
+  EXPECT_EQ(ports.size(), 800u);
 }
 
 }  // namespace
