@@ -162,6 +162,26 @@ int32_t coap_reject_mid(std::span<const uint8_t> datagram, CoapParseError e) {
   return (datagram[2] << 8) | datagram[3];
 }
 
+CoapScreen coap_screen(std::span<const uint8_t> datagram, CoapMessage* m) {
+  CoapScreen s;
+  s.error = m->parse(datagram);
+  if (s.error != CoapParseError::kOk) {
+    s.verdict = CoapVerdict::kMalformed;
+    s.reset_mid = coap_reject_mid(datagram, s.error);
+  } else if (m->type() == CoapType::kCon && m->is_empty()) {
+    s.verdict = CoapVerdict::kPing;
+    s.reset_mid = m->message_id();
+  } else if (!m->is_request() && !m->is_empty() && m->first_unknown_critical() != 0) {
+    // A Confirmable response is rejected; a piggybacked one is ignored, so its request
+    // retransmits or times out.
+    s.verdict = CoapVerdict::kBadOption;
+    if (m->type() == CoapType::kCon) {
+      s.reset_mid = m->message_id();
+    }
+  }
+  return s;
+}
+
 const char* to_string(CoapParseError e) {
   switch (e) {
     case CoapParseError::kOk:

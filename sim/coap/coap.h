@@ -145,6 +145,24 @@ constexpr size_t kCoapParseErrorCount = static_cast<size_t>(CoapParseError::kToo
 // version). The Message ID to reset for a datagram whose parse failed with `e`, or -1 to drop it.
 int32_t coap_reject_mid(std::span<const uint8_t> datagram, CoapParseError e);
 
+class CoapMessage;
+
+// What a receiver does with a datagram before acting on it (RFC 7252 4.2, 4.3, 5.4.1).
+enum class CoapVerdict : uint8_t {
+  kAccept,     // parsed: act on it
+  kMalformed,  // failed to parse (`error` says why)
+  kPing,       // an empty Confirmable message
+  kBadOption,  // a response with an unrecognised critical option
+};
+struct CoapScreen {
+  CoapVerdict verdict = CoapVerdict::kAccept;
+  CoapParseError error = CoapParseError::kOk;
+  int32_t reset_mid = -1;  // >= 0: answer with a Reset carrying this Message ID
+};
+// Parses `datagram` into `*m` and screens it. A request with an unknown critical option is
+// accepted: its answer (4.02) is the request handler's.
+CoapScreen coap_screen(std::span<const uint8_t> datagram, CoapMessage* m);
+
 // A parsed message: views into the datagram it was parsed from, which must outlive it.
 class CoapMessage {
  public:

@@ -433,35 +433,26 @@ void Worker::dispatch_coap(uint32_t client, std::span<const uint8_t> datagram, b
   // Rejections go back over the link the message came on; a device on a secure link never
   // answers clear text with anything.
   const bool clear_on_secure = !secure_link && secure(client, clients_[client].bootstrapping());
-  std::array<uint8_t, 4> reset;
-  auto reject = [&](uint16_t mid) {
-    if (!clear_on_secure) {
-      client_stats_.resets.add();
-      send(client, coap_write_empty(reset, CoapType::kRst, mid));
-    }
-  };
   CoapMessage m;
-  if (const CoapParseError e = m.parse(datagram); e != CoapParseError::kOk) {
-    request_stats_.malformed.add();
-    request_stats_.malformed_by[static_cast<size_t>(e)].add();
-    if (const int32_t mid = coap_reject_mid(datagram, e); mid >= 0) {
-      reject(static_cast<uint16_t>(mid));
-    }
-    return;
+  const CoapScreen screen = coap_screen(datagram, &m);
+  if (screen.reset_mid >= 0 && !clear_on_secure) {
+    std::array<uint8_t, 4> reset;
+    client_stats_.resets.add();
+    send(client, coap_write_empty(reset, CoapType::kRst, static_cast<uint16_t>(screen.reset_mid)));
   }
-  if (m.type() == CoapType::kCon && m.is_empty()) {
-    request_stats_.pings.add();
-    reject(m.message_id());
-    return;
-  }
-  if (!m.is_request() && !m.is_empty() && m.first_unknown_critical() != 0) {
-    // A response the client cannot fully understand: a Confirmable one is rejected, a piggybacked
-    // one ignored, so the exchange retransmits or times out (RFC 7252 5.4.1).
-    request_stats_.bad_option.add();
-    if (m.type() == CoapType::kCon) {
-      reject(m.message_id());
-    }
-    return;
+  switch (screen.verdict) {
+    case CoapVerdict::kAccept:
+      break;
+    case CoapVerdict::kMalformed:
+      request_stats_.malformed.add();
+      request_stats_.malformed_by[static_cast<size_t>(screen.error)].add();
+      return;
+    case CoapVerdict::kPing:
+      request_stats_.pings.add();
+      return;
+    case CoapVerdict::kBadOption:
+      request_stats_.bad_option.add();
+      return;
   }
   if (m.is_request() && clear_on_secure) {
     // A server on a secure link never asks in clear (a download host may answer in clear).

@@ -397,24 +397,17 @@ class ServerThread final : public DatagramHandler {
   // A CoAP datagram from `peer`, in clear or decrypted from its DTLS session.
   void on_coap(const Endpoint4& peer, std::span<const uint8_t> data) {
     CoapMessage m;
-    if (const CoapParseError e = m.parse(data); e != CoapParseError::kOk) {
-      stats_.malformed.add();
-      if (const int32_t mid = coap_reject_mid(data, e); mid >= 0) {
-        reject(peer, static_cast<uint16_t>(mid));
-      }
-      return;
+    const CoapScreen screen = coap_screen(data, &m);
+    if (screen.reset_mid >= 0) {
+      std::array<uint8_t, 4> reset;
+      stats_.resets.add();
+      send_to(peer,
+              coap_write_empty(reset, CoapType::kRst, static_cast<uint16_t>(screen.reset_mid)));
     }
-    if (m.type() == CoapType::kCon && m.is_empty()) {
-      reject(peer, m.message_id());  // CoAP ping (RFC 7252 4.3)
-      return;
-    }
-    if (!m.is_request() && !m.is_empty() && m.first_unknown_critical() != 0) {
-      // A Confirmable response that cannot be fully understood is rejected; a piggybacked one is
-      // ignored and its request retransmits (RFC 7252 5.4.1).
+    if (screen.verdict == CoapVerdict::kMalformed || screen.verdict == CoapVerdict::kBadOption) {
       stats_.malformed.add();
-      if (m.type() == CoapType::kCon) {
-        reject(peer, m.message_id());
-      }
+    }
+    if (screen.verdict != CoapVerdict::kAccept) {
       return;
     }
     if (m.is_request()) {
@@ -427,12 +420,6 @@ class ServerThread final : public DatagramHandler {
       return;
     }
     handle_response(peer, m);
-  }
-
-  void reject(const Endpoint4& peer, uint16_t mid) {
-    std::array<uint8_t, 4> reset;
-    stats_.resets.add();
-    send_to(peer, coap_write_empty(reset, CoapType::kRst, mid));
   }
 
   // The only way out to a client: in clear, or through the peer's DTLS session.
