@@ -71,9 +71,10 @@ std::string scenario_run_options(const ScenarioPlan& plan, double scale, double 
 
 int run_fleet(const RunOptions& options);
 int run_server(const ServerConfig& config);
-// Loads a scenario (or, when its top level has `objects:`, a device profile) and prints a one-line
-// summary (exit 0) or every problem (exit 2, kBadInput).
-int run_validate(const std::string& path, const std::string& models_dir);
+// Loads each scenario (or, when its top level has `objects:`, device profile) and prints a
+// one-line summary of each good one and every problem of the others; exit 2 (kBadInput) when any
+// file has a problem, each profile checked once however many scenarios name it.
+int run_validate(const std::vector<std::string>& paths, const std::string& models_dir);
 
 int cli_main(int argc, char** argv);
 

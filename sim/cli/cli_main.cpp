@@ -370,12 +370,12 @@ int cli_main(int argc, char** argv) {
 
   // validate
   CLI::App* validate = app.add_subcommand(
-      "validate", "Check a scenario or device profile file and report every error in it");
-  std::string validate_file;
+      "validate", "Check scenario and device profile files and report every error in them");
+  std::vector<std::string> validate_files;
   std::string validate_models;
   validate
-      ->add_option("FILE", validate_file,
-                   "Scenario (scenarios/*.yaml) or device profile (profiles/*.yaml)")
+      ->add_option("FILE", validate_files,
+                   "Scenarios (scenarios/*.yaml) and device profiles (profiles/*.yaml)")
       ->required();
   validate->add_option("--models", validate_models,
                        "Directory of OMA DDF XML object definitions to add to the built-in ones");
@@ -406,7 +406,7 @@ int cli_main(int argc, char** argv) {
   }
 
   if (validate->parsed()) {
-    return run_validate(validate_file, validate_models);
+    return run_validate(validate_files, validate_models);
   }
   if (run->parsed()) {
     FleetConfig& f = ro.fleet;

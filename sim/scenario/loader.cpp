@@ -175,10 +175,12 @@ struct TimeCheck {
 
 class ScenarioLoader : private yaml::Checker {
  public:
-  ScenarioLoader(std::string_view source, std::string base_dir, const ObjectRegistry& registry)
+  ScenarioLoader(std::string_view source, std::string base_dir, const ObjectRegistry& registry,
+                 ProfileCache& cache)
       : Checker(std::string(source), "plain names"),
         base_dir_(std::move(base_dir)),
-        registry_(registry) {}
+        registry_(registry),
+        cache_(cache) {}
 
   std::string load(std::string_view text, ScenarioPlan* out) {
     YAML::Node root;
@@ -574,11 +576,11 @@ class ScenarioLoader : private yaml::Checker {
         loaded.errors = "cannot read " + g->profile_path + " (" + key +
                         "): " + (fs::exists(path, ec) ? "not a file" : "no such file");
       } else {
-        auto profile = std::make_shared<Profile>();
-        if (std::string e = load_profile(key, registry_, profile.get()); !e.empty()) {
-          loaded.errors = "profile " + g->profile_path + " has errors:\n" + e;
+        const ProfileCache::Entry& entry = cache_.load(key, registry_);
+        if (!entry.errors.empty()) {
+          loaded.errors = "profile " + g->profile_path + " has errors:\n" + entry.errors;
         } else {
-          loaded.profile = std::move(profile);
+          loaded.profile = entry.profile;
         }
       }
     } else if (!loaded.errors.empty() && !loaded.errors.starts_with("cannot read")) {
@@ -1921,6 +1923,7 @@ class ScenarioLoader : private yaml::Checker {
   std::string base_dir_;
   bool credentials_written_ = false;  // the dtls section names credentials (valid or not)
   const ObjectRegistry& registry_;
+  ProfileCache& cache_;
   std::map<std::string, LoadedProfile> profiles_;
   std::optional<YAML::Mark> devices_mark_;
   std::vector<GroupDraft> drafts_;
@@ -1936,15 +1939,30 @@ class ScenarioLoader : private yaml::Checker {
   std::vector<std::pair<YAML::Mark, std::string>> server_outage_marks_;  // to check the target
 };
 
+const ProfileCache::Entry& ProfileCache::load(const std::string& path,
+                                              const ObjectRegistry& registry) {
+  if (auto it = entries_.find(path); it != entries_.end()) {
+    return it->second;
+  }
+  Entry entry;
+  auto profile = std::make_shared<Profile>();
+  entry.errors = load_profile(path, registry, profile.get());
+  if (entry.errors.empty()) {
+    entry.profile = std::move(profile);
+  }
+  return entries_.emplace(path, std::move(entry)).first->second;
+}
+
 std::string load_scenario_text(std::string_view yaml, std::string_view source_name,
                                const std::string& base_dir, const ObjectRegistry& registry,
-                               ScenarioPlan* out) {
-  ScenarioLoader loader(source_name, base_dir, registry);
+                               ScenarioPlan* out, ProfileCache* profiles) {
+  ProfileCache own;
+  ScenarioLoader loader(source_name, base_dir, registry, profiles != nullptr ? *profiles : own);
   return loader.load(yaml, out);
 }
 
 std::string load_scenario(const std::string& path, const ObjectRegistry& registry,
-                          ScenarioPlan* out) {
+                          ScenarioPlan* out, ProfileCache* profiles) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return path + ":0:0: file: cannot read the scenario";
@@ -1952,7 +1970,7 @@ std::string load_scenario(const std::string& path, const ObjectRegistry& registr
   std::ostringstream buf;
   buf << in.rdbuf();
   const std::string base = fs::path(path).parent_path().string();
-  return load_scenario_text(buf.str(), path, base.empty() ? "." : base, registry, out);
+  return load_scenario_text(buf.str(), path, base.empty() ? "." : base, registry, out, profiles);
 }
 
 bool is_profile_document(std::string_view yaml) {

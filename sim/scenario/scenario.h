@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -170,15 +172,30 @@ struct ScenarioPlan {
   uint64_t total_devices() const;
 };
 
+// Device profiles by normalised path, loaded once and shared by every scenario loaded through the
+// cache (`validate` over many files, the fuzzer). Serves one registry; not thread-safe.
+class ProfileCache {
+ public:
+  struct Entry {
+    std::shared_ptr<const Profile> profile;  // null when the file has errors
+    std::string errors;                      // as load_profile() reports them
+  };
+  const Entry& load(const std::string& path, const ObjectRegistry& registry);
+
+ private:
+  std::map<std::string, Entry, std::less<>> entries_;
+};
+
 // Loads and validates a scenario file: profiles are loaded (relative to the scenario's directory)
 // against `registry`, thresholds parsed against the summary catalog. Returns an empty string on
 // success; else every problem, one per line, as "FILE:LINE:COLUMN: FIELD: reason" (FIELD is the
-// dotted key path, e.g. phases.2.rate), and *out is left untouched.
+// dotted key path, e.g. phases.2.rate), and *out is left untouched. Profiles come from `profiles`
+// when given, else they are read for this scenario alone.
 std::string load_scenario(const std::string& path, const ObjectRegistry& registry,
-                          ScenarioPlan* out);
+                          ScenarioPlan* out, ProfileCache* profiles = nullptr);
 std::string load_scenario_text(std::string_view yaml, std::string_view source_name,
                                const std::string& base_dir, const ObjectRegistry& registry,
-                               ScenarioPlan* out);
+                               ScenarioPlan* out, ProfileCache* profiles = nullptr);
 
 // A duration as scenario files write it, in its shortest form: "1m30s", "250ms", "2h".
 std::string format_file_duration(TimeUs us);

@@ -179,6 +179,17 @@ thresholds:
   const Outcome validated = run({"validate", broken});
   EXPECT_EQ(validated.code, 2);
   EXPECT_NE(validated.err.find("broken.yaml:2:"), std::string::npos) << validated.err;
+
+  // Several files: an ok line for each good one, the problems of the others, exit 2 for any.
+  const Outcome several = run({"validate", path, broken, kDir + "/smoke.yaml"});
+  EXPECT_EQ(several.code, 2);
+  EXPECT_NE(several.out.find(path + ": ok (1 group, 10 devices"), std::string::npos) << several.out;
+  EXPECT_NE(several.out.find("/smoke.yaml: ok ("), std::string::npos) << several.out;
+  EXPECT_EQ(several.out.find("broken.yaml"), std::string::npos) << several.out;
+  EXPECT_NE(several.err.find("broken.yaml:3:1: phasez: unknown key"), std::string::npos)
+      << several.err;
+  const Outcome good = run({"validate", path, kDir + "/smoke.yaml"});
+  EXPECT_EQ(good.code, 0) << good.err;
   std::remove(path.c_str());
   std::remove(broken.c_str());
 }

@@ -425,6 +425,36 @@ TEST(ScenarioLoader, AProfileWithErrorsIsListedOnce) {
                         "groups.0.profile)");
 }
 
+TEST(ScenarioLoader, ScenariosSharingACacheShareItsProfiles) {
+  ProfileCache cache;
+  const std::string yaml =
+      "name: x\ngroups: [{name: a, profile: p.yaml, count: 1}]\nphases: [{hold: 1s}]\n";
+  ScenarioPlan first;
+  ScenarioPlan second;
+  ASSERT_EQ(load_scenario_text(yaml, "a.yaml", fixtures().dir(), builtin(), &first, &cache), "");
+  ASSERT_EQ(load_scenario_text(yaml, "b.yaml", fixtures().dir(), builtin(), &second, &cache), "");
+  EXPECT_EQ(first.groups[0].profile, second.groups[0].profile);
+
+  // Without a cache each load reads the file again.
+  ScenarioPlan alone;
+  ASSERT_EQ(load(yaml, &alone), "");
+  EXPECT_NE(alone.groups[0].profile, first.groups[0].profile);
+
+  // A cached profile with errors is reported in full by every scenario that names it.
+  const std::string bad =
+      "name: x\ngroups: [{name: a, profile: bad.yaml, count: 1}]\nphases: [{hold: 1s}]\n";
+  for (const char* name : {"c.yaml", "d.yaml"}) {
+    ScenarioPlan plan;
+    const std::string errors =
+        load_scenario_text(bad, name, fixtures().dir(), builtin(), &plan, &cache);
+    EXPECT_EQ(errors, std::string(name) +
+                          ":2:29: groups.0.profile: profile bad.yaml has errors:\n" +
+                          fixtures().dir() +
+                          "/bad.yaml:2:1: descripton: unknown key (expected one of: name, "
+                          "description, device, registration, send, objects)");
+  }
+}
+
 // --- Broken snippets ----------------------------------------------------------------------------
 
 struct Broken {
