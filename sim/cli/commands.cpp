@@ -305,6 +305,10 @@ int run_fleet(const RunOptions& options) {
 
   effective.fleet.unix_epoch_s = static_cast<int64_t>(std::time(nullptr));
   Fleet fleet(effective.fleet);
+  if (std::string e = fleet.check(); !e.empty()) {
+    std::fprintf(stderr, "lwm2m-sim: %s\n", e.c_str());
+    return static_cast<int>(ExitCode::kBadInput);
+  }
   if (std::string e = fleet.prepare(); !e.empty()) {
     std::fprintf(stderr, "lwm2m-sim: %s\n", e.c_str());
     return static_cast<int>(ExitCode::kRuntimeError);

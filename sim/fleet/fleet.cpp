@@ -77,6 +77,8 @@ std::string_view to_string(ExchangeKind kind) {
       return "notification";
     case ExchangeKind::kSend:
       return "send";
+    case ExchangeKind::kBootstrapRequest:
+      return "bootstrap_request";
   }
   return "unknown";
 }
@@ -154,7 +156,7 @@ size_t Fleet::client_size() {
   return sizeof(VirtualClient);
 }
 
-std::string Fleet::prepare() {
+std::string Fleet::check() const {
   if (config_.clients == 0) {
     return "the fleet has no clients (--clients must be at least 1)";
   }
@@ -172,7 +174,6 @@ std::string Fleet::prepare() {
   }
   const ShardLayout layout = make_layout(config_);
   const AddressPlan& plan = config_.local_addrs;
-  uint64_t fds = 0;
   if (layout.socket_per_client) {
     for (const FleetGroup& g : config_.groups) {
       for (const FaultSpec& f : g.faults) {
@@ -189,7 +190,6 @@ std::string Fleet::prepare() {
              ") but --socket-per-client needs one for each of the " +
              std::to_string(config_.clients) + " clients";
     }
-    fds = config_.clients;
   } else {
     const uint64_t ports = uint64_t{layout.sockets} * layout.nat_ports;
     if (plan.port_first() != 0 && ports > plan.port_count()) {
@@ -201,8 +201,17 @@ std::string Fleet::prepare() {
                                          " ports per socket)"
                                    : "");
     }
-    fds = ports;
   }
+  return {};
+}
+
+std::string Fleet::prepare() {
+  if (std::string e = check(); !e.empty()) {
+    return e;
+  }
+  const ShardLayout layout = make_layout(config_);
+  const uint64_t fds =
+      layout.socket_per_client ? config_.clients : uint64_t{layout.sockets} * layout.nat_ports;
   // Each worker adds an epoll descriptor and Asio's own (eventfd, epoll, timerfd).
   if (std::string e = ensure_open_files(fds + 4ull * layout.workers + 32); !e.empty()) {
     return e;

@@ -176,10 +176,17 @@ struct DtlsStats {
   Histogram handshake_time;  // us, from the ClientHello to the finished handshake
 };
 
-// Exchanges the fleet starts and must see end: the registration interface, CON notifications
-// and confirmable Sends.
-enum class ExchangeKind : uint8_t { kRegister, kUpdate, kDeregister, kNotification, kSend };
-constexpr size_t kExchangeKindCount = 5;
+// Exchanges the fleet starts and must see end: the registration interface, CON notifications,
+// confirmable Sends and Bootstrap-Requests.
+enum class ExchangeKind : uint8_t {
+  kRegister,
+  kUpdate,
+  kDeregister,
+  kNotification,
+  kSend,
+  kBootstrapRequest,
+};
+constexpr size_t kExchangeKindCount = 6;
 std::string_view to_string(ExchangeKind kind);
 
 // Each exchange started ends exactly one way, so once none is in flight (after a stop)
@@ -256,8 +263,11 @@ class Fleet {
   Fleet(const Fleet&) = delete;
   Fleet& operator=(const Fleet&) = delete;
 
-  // Opens every socket (so address or open-files problems surface before anything is sent).
-  // Empty string on success, else the reason.
+  // The configuration's own problems (no clients, too few endpoint names or local ports for the
+  // clients): empty string when there are none, else the reason.
+  std::string check() const;
+  // check(), then opens every socket (so address or open-files problems surface before anything
+  // is sent). Empty string on success, else the reason.
   std::string prepare();
   // Starts the worker threads; the ramp begins now.
   void start();

@@ -338,22 +338,30 @@ void Worker::exchange_ended(uint32_t, ClientState exchange, ExchangeEnd end) {
     case ClientState::kDeregistering:
       exchange_end(ExchangeKind::kDeregister, end);
       return;
+    case ClientState::kBootstrapping:
+      exchange_end(ExchangeKind::kBootstrapRequest, end);
+      return;
     default:
-      // Bootstrap-Requests go to the bootstrap server, not the one whose outages count here.
       return;
   }
 }
 
 void Worker::exchange_end(ExchangeKind kind, ExchangeEnd end) {
   ExchangeEnds& e = exchange_ends_[static_cast<size_t>(kind)];
+  // Bootstrap-Requests go to the bootstrap server, not the one whose outages count here.
+  const bool dm_server = kind != ExchangeKind::kBootstrapRequest;
   switch (end) {
     case ExchangeEnd::kAnswered:
       e.answered.add();
-      outage_.answered(now());
+      if (dm_server) {
+        outage_.answered(now());
+      }
       return;
     case ExchangeEnd::kTimedOut:
       e.timed_out.add();
-      outage_.timed_out(now());
+      if (dm_server) {
+        outage_.timed_out(now());
+      }
       return;
     case ExchangeEnd::kAbandoned:
       e.abandoned.add();
@@ -1641,8 +1649,8 @@ void Worker::collect(FleetSnapshot* out) const {
   }
   out->timer_lateness.merge(timer_lateness_.snapshot());
   const std::array<uint64_t, kExchangeKindCount> sent = {
-      c.register_sent.value(), c.update_sent.value(), c.deregister_sent.value(),
-      r.notifications_con.value(), sends_confirmable_.value()};
+      c.register_sent.value(),     c.update_sent.value(),      c.deregister_sent.value(),
+      r.notifications_con.value(), sends_confirmable_.value(), c.bootstrap_sent.value()};
   for (size_t k = 0; k < kExchangeKindCount; ++k) {
     ExchangeTally& x = out->exchanges[k];
     x.sent += sent[k];

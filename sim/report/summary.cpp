@@ -159,6 +159,8 @@ Summary Summary::build(const FleetSnapshot& s, const ServerSnapshot* server, Tim
       {ExchangeKind::kNotification, "notification_exchanges",
        "CON notifications by how they ended"},
       {ExchangeKind::kSend, "send_exchanges", "Confirmable Sends by how they ended"},
+      {ExchangeKind::kBootstrapRequest, "bootstrap_exchanges",
+       "Bootstrap-Requests by how they ended"},
   };
   for (const auto& e : exchanges) {
     const ExchangeTally& x = s.exchanges[static_cast<size_t>(e.kind)];

@@ -20,29 +20,20 @@
 #include "sim/coap/coap.h"
 #include "sim/lwm2m/lwm2m.h"
 #include "tests/fuzz/fuzz_common.h"
+#include "tests/support/manual_client_env.h"
 
 namespace lwm2msim {
 namespace {
 
 using fuzz::check;
 
-class FuzzEnv final : public ClientEnv {
+// Every datagram the client sends must parse; the ones kept are the requests.
+class FuzzEnv final : public ManualClientEnv {
  public:
-  explicit FuzzEnv(bool bootstrap) : rng_(7) {
-    check(EndpointPattern::parse("fuzz-%d", &config_.endpoint_pattern).empty());
-    config_.lifetime_s = 60;
+  explicit FuzzEnv(bool bootstrap) : ManualClientEnv("fuzz-%d", 60, 0, 7) {
     config_.bootstrap = bootstrap;
-    const std::vector<Lwm2mPath> objects{{1, 0}, {3, 0}};
-    links_ = registration_links(objects);
   }
 
-  const ClientConfig& config(uint32_t) const override { return config_; }
-  TimeUs now() const override { return clock_.now(); }
-  Rng& rng() override { return rng_; }
-  ClientStats& stats() override { return stats_; }
-  uint64_t global_index(uint32_t client) const override { return client; }
-  uint32_t lifetime(uint32_t) const override { return config_.lifetime_s; }
-  std::string_view links(uint32_t) override { return links_; }
   void send(uint32_t, std::span<const uint8_t> datagram) override {
     CoapMessage m;
     check(m.parse(datagram) == CoapParseError::kOk);
@@ -50,22 +41,8 @@ class FuzzEnv final : public ClientEnv {
       last_request_.assign(datagram.begin(), datagram.end());
     }
   }
-  void schedule(uint32_t, TimeUs due) override { timer_ = due; }
-  void cancel_timer(uint32_t) override { timer_.reset(); }
-  void on_state_change(uint32_t, ClientState from, ClientState to) override {
-    static_cast<void>(from);
+  void on_state_change(uint32_t, ClientState, ClientState to) override {
     check(static_cast<size_t>(to) < kClientStateCount);
-  }
-
-  bool fire(VirtualClient& c) {
-    if (!timer_) {
-      return false;
-    }
-    const TimeUs due = *timer_;
-    timer_.reset();
-    clock_.set(std::max(clock_.now(), due));
-    c.on_timer(*this, 0, due);
-    return true;
   }
 
   // The pending request's message id and token (the last non-empty message sent).
@@ -79,14 +56,7 @@ class FuzzEnv final : public ClientEnv {
     return true;
   }
 
-  ManualClock clock_;
-
  private:
-  ClientConfig config_;
-  std::string links_;
-  Rng rng_;
-  ClientStats stats_;
-  std::optional<TimeUs> timer_;
   std::vector<uint8_t> last_request_;
 };
 

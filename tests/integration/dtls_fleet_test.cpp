@@ -9,6 +9,7 @@
 #include "sim/server/server.h"
 #include "tests/integration/process.h"
 #include "tests/support/certs.h"
+#include "tests/support/udp_socket.h"
 
 namespace lwm2msim {
 namespace {
@@ -306,7 +307,46 @@ TEST(DtlsFleet, PlainBootstrapThenPlainServer) {
   EXPECT_EQ(bs->snapshot().bootstrap_read_unsupported, 50u);
   EXPECT_EQ(dm->registered(), 50u);
   stop_and_join(fleet);
+  // Each device's one Bootstrap-Request is accounted for, and none of them touches the LwM2M
+  // server's outage tracking.
+  const FleetSnapshot s = fleet.snapshot();
+  const ExchangeTally& requests = s.exchanges[static_cast<size_t>(ExchangeKind::kBootstrapRequest)];
+  EXPECT_EQ(requests.sent, 50u);
+  EXPECT_EQ(requests.answered, 50u);
+  EXPECT_EQ(requests.timed_out + requests.abandoned, 0u);
+  EXPECT_EQ(s.outages.count, 0u);
   bs->stop();
+  dm->stop();
+}
+
+TEST(DtlsFleet, UnansweredBootstrapRequestsTimeOutWithoutAServerOutage) {
+  auto dm = start_server(nullptr);
+  UdpSocket silent;  // a bootstrap server that never answers
+  FleetConfig config = make_config(5, dm->address(), "127.45.0.0/24", "");
+  config.dtls = nullptr;
+  config.server_secure = false;
+  config.psk = PskPlan{};
+  config.client.bootstrap = true;
+  config.client.bootstrap_server = silent.endpoint();
+  config.client.coap.ack_timeout = 50 * kUsPerMs;
+  config.client.coap.max_retransmit = 1;
+  Fleet fleet(config);
+  ASSERT_EQ(fleet.prepare(), "");
+  fleet.start();
+  const auto timed_out = [&] {
+    return fleet.snapshot()
+        .exchanges[static_cast<size_t>(ExchangeKind::kBootstrapRequest)]
+        .timed_out;
+  };
+  ASSERT_TRUE(eventually([&] { return timed_out() >= 5; }, seconds(10)));
+  stop_and_join(fleet);
+  const FleetSnapshot s = fleet.snapshot();
+  const ExchangeTally& requests = s.exchanges[static_cast<size_t>(ExchangeKind::kBootstrapRequest)];
+  EXPECT_GE(requests.sent, 5u);
+  EXPECT_EQ(requests.sent, requests.answered + requests.timed_out + requests.abandoned);
+  EXPECT_EQ(requests.answered, 0u);
+  EXPECT_EQ(s.outages.count, 0u);
+  EXPECT_EQ(dm->registered(), 0u);
   dm->stop();
 }
 

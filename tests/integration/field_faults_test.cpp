@@ -20,6 +20,7 @@
 #include "sim/cli/cli.h"
 #include "sim/coap/coap.h"
 #include "tests/integration/process.h"
+#include "tests/support/udp_socket.h"
 
 namespace lwm2msim {
 namespace {
@@ -77,45 +78,6 @@ uint64_t stat_of(const std::map<std::string, uint64_t>& stats, const std::string
   const auto it = stats.find(key);
   return it == stats.end() ? UINT64_MAX : it->second;
 }
-
-// A UDP socket on 127.0.0.1 (free port) owned by the test; receives time out after 100 ms.
-class UdpSocket {
- public:
-  UdpSocket() {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    socklen_t len = sizeof sa;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    port_ = ntohs(sa.sin_port);
-    timeval tv{0, 100 * 1000};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~UdpSocket() { ::close(fd_); }
-  UdpSocket(const UdpSocket&) = delete;
-  UdpSocket& operator=(const UdpSocket&) = delete;
-
-  uint16_t port() const { return port_; }
-  std::string uri() const { return "coap://127.0.0.1:" + std::to_string(port_); }
-  // One datagram, or an empty vector after the timeout.
-  std::vector<uint8_t> receive(sockaddr_in* from) {
-    std::vector<uint8_t> buf(2048);
-    socklen_t len = sizeof *from;
-    const ssize_t n =
-        recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(from), &len);
-    buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
-    return buf;
-  }
-  void send(const sockaddr_in& to, std::span<const uint8_t> data) {
-    sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
-  }
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-};
 
 // 1. The server is killed (SIGKILL) once every client registered and restarted on the same port
 // a few seconds later. Every client registers again within the backoff bound, and the report
@@ -384,7 +346,7 @@ phases:
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, static_cast<int>(ExitCode::kOk)) << run.err();
   for (const char* row : {"register_exchanges", "update_exchanges", "deregister_exchanges",
-                          "notification_exchanges", "send_exchanges"}) {
+                          "notification_exchanges", "send_exchanges", "bootstrap_exchanges"}) {
     EXPECT_NE(run.out().find(std::string("  ") + row + " "), std::string::npos) << run.out();
   }
 
@@ -421,12 +383,14 @@ std::string prlimit() {
   return "prlimit";
 }
 
-// 4. An environment too small for the configuration: the open-files limit, or a client address
-// plan with too few ports. One clear line names the limit before anything is sent.
+// 4. An environment too small for the configuration: the open-files limit (exit 1: the machine's
+// limit), or a client address plan with too few ports (exit 2: the arguments ask the impossible).
+// One clear line names the limit before anything is sent.
 TEST(FieldFaults, TooFewDescriptorsOrPortsFailBeforeAnythingIsSent) {
   struct Case {
     std::vector<std::string> args;
     std::vector<std::string> expected;  // each in the error line
+    ExitCode code;
   };
   UdpSocket server;
   const std::vector<std::string> base = {LWM2MSIM_BINARY, "run", "--server",  server.uri(),
@@ -440,18 +404,21 @@ TEST(FieldFaults, TooFewDescriptorsOrPortsFailBeforeAnythingIsSent) {
   const std::vector<Case> cases = {
       // 200 sockets + 4 per worker thread + 32 spare = 240 descriptors; the limit is 64.
       {with({prlimit(), "--nofile=64:64"}, {"--socket-per-client", "--local-addrs", "127.0.0.1"}),
-       {"open-files limit", "is 64", "needs 240 open files"}},
+       {"open-files limit", "is 64", "needs 240 open files"},
+       ExitCode::kRuntimeError},
       // Shared sockets: one IP gives one client per port, so 200 clients need 200 ports.
       {with({}, {"--local-addrs", "127.0.0.1:40000-40009"}),
-       {"--local-addrs", "1 IPs x 10 ports (40000-40009)", "200 clients", "need 200 ports"}},
+       {"--local-addrs", "1 IPs x 10 ports (40000-40009)", "200 clients", "need 200 ports"},
+       ExitCode::kBadInput},
       {with({}, {"--socket-per-client", "--local-addrs", "127.0.0.1:40000-40009"}),
-       {"--local-addrs gives 10 addresses", "40000-40009", "200 clients"}},
+       {"--local-addrs gives 10 addresses", "40000-40009", "200 clients"},
+       ExitCode::kBadInput},
   };
   for (const Case& c : cases) {
     ChildProcess p(c.args);
     const auto code = p.wait(seconds(10));
     ASSERT_TRUE(code.has_value());
-    EXPECT_EQ(*code, static_cast<int>(ExitCode::kRuntimeError)) << p.err();
+    EXPECT_EQ(*code, static_cast<int>(c.code)) << p.err();
     EXPECT_EQ(std::count(p.err().begin(), p.err().end(), '\n'), 1) << p.err();
     EXPECT_EQ(p.err().rfind("lwm2m-sim: ", 0), 0u) << p.err();
     for (const std::string& e : c.expected) {

@@ -6,49 +6,15 @@
 #include <map>
 #include <vector>
 
+#include "tests/support/manual_client_env.h"
+
 namespace lwm2msim {
 namespace {
 
-struct Sent {
-  TimeUs at;
-  std::vector<uint8_t> bytes;
-};
-
-class FakeEnv final : public ClientEnv {
+// Client 0 is dev-007, with a lifetime of 100 s.
+class FakeEnv final : public ManualClientEnv {
  public:
-  FakeEnv() : rng_(42) {
-    EXPECT_EQ(EndpointPattern::parse("dev-%03d", &config_.endpoint_pattern), "");
-    const std::vector<Lwm2mPath> objects{{1, 0}, {3, 0}};
-    links_ = registration_links(objects);
-    config_.lifetime_s = 100;
-    lifetime_ = 100;
-  }
-
-  const ClientConfig& config(uint32_t) const override { return config_; }
-  TimeUs now() const override { return clock_.now(); }
-  Rng& rng() override { return rng_; }
-  ClientStats& stats() override { return stats_; }
-  uint64_t global_index(uint32_t client) const override { return client + 7; }
-  uint32_t lifetime(uint32_t) const override { return lifetime_; }
-  std::string_view links(uint32_t) override { return links_; }
-  void send(uint32_t, std::span<const uint8_t> d) override {
-    sent_.push_back({clock_.now(), {d.begin(), d.end()}});
-  }
-  void schedule(uint32_t, TimeUs due) override { timer_ = due; }
-  void cancel_timer(uint32_t) override { timer_.reset(); }
-  void on_state_change(uint32_t, ClientState, ClientState to) override { states_.push_back(to); }
-
-  // Advances the clock to the armed timer and fires it.
-  bool fire(VirtualClient& c) {
-    if (!timer_) {
-      return false;
-    }
-    const TimeUs due = *timer_;
-    timer_.reset();
-    clock_.set(std::max(clock_.now(), due));
-    c.on_timer(*this, 0, due);
-    return true;
-  }
+  FakeEnv() : ManualClientEnv("dev-%03d", 100, 7, 42) {}
 
   CoapMessage last(size_t back = 0) {
     CoapMessage m;
@@ -75,15 +41,6 @@ class FakeEnv final : public ClientEnv {
     c.on_response(*this, 0, m);
   }
 
-  ClientConfig config_;
-  uint32_t lifetime_ = 0;
-  std::string links_;
-  ManualClock clock_;
-  Rng rng_;
-  ClientStats stats_;
-  std::vector<Sent> sent_;
-  std::optional<TimeUs> timer_;
-  std::vector<ClientState> states_;
   std::vector<std::vector<uint8_t>> inbox_;
 };
 
