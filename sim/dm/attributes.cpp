@@ -176,11 +176,6 @@ bool parse_attr_name(std::string_view name, Attr* out) {
   return false;
 }
 
-bool is_numeric(ResourceType t) {
-  return t == ResourceType::kInteger || t == ResourceType::kUnsignedInteger ||
-         t == ResourceType::kFloat;
-}
-
 void NotificationAttributes::unset(Attr a) {
   mask_ &= static_cast<uint16_t>(~bit(a));
   switch (a) {

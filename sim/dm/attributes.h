@@ -117,7 +117,6 @@ struct AttributeTarget {
   ResourceType type = ResourceType::kNone;
   Lwm2mVersion version = Lwm2mVersion::k1_1;
 };
-bool is_numeric(ResourceType t);
 
 // Applies a Write-Attributes request's Uri-Query values ("pmin=10", "gt=-3.5"; a bare name unsets
 // that attribute) to *attrs. Returns 0, or CoapCode::kBadRequest leaving *attrs unchanged, for: an

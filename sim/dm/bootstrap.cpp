@@ -18,23 +18,6 @@ constexpr uint32_t kServer = 1;
 constexpr uint32_t kAccessControl = 2;
 constexpr uint32_t kDevice = 3;
 
-bool path_less(const Lwm2mPath& a, const Lwm2mPath& b) {
-  return std::tuple{a.object, a.instance, a.resource, a.resource_instance} <
-         std::tuple{b.object, b.instance, b.resource, b.resource_instance};
-}
-
-// Whether `p` lies at or below `base`.
-bool is_under(const Lwm2mPath& p, const Lwm2mPath& base) {
-  const uint32_t b[] = {base.object, base.instance, base.resource, base.resource_instance};
-  const uint32_t q[] = {p.object, p.instance, p.resource, p.resource_instance};
-  for (int i = 0; i < base.depth(); ++i) {
-    if (b[i] != q[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::optional<int64_t> as_integer(const Value& v) {
   if (const auto* i = std::get_if<int64_t>(&v)) {
     return *i;

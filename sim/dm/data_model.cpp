@@ -11,23 +11,6 @@
 namespace lwm2msim {
 namespace {
 
-auto key_of(const Lwm2mPath& p) {
-  return std::tuple{p.object, p.instance, p.resource, p.resource_instance};
-}
-bool path_less(const Lwm2mPath& a, const Lwm2mPath& b) {
-  return key_of(a) < key_of(b);
-}
-// Whether `p` lies at or below `base`.
-bool is_under(const Lwm2mPath& p, const Lwm2mPath& base) {
-  const uint32_t b[] = {base.object, base.instance, base.resource, base.resource_instance};
-  const uint32_t q[] = {p.object, p.instance, p.resource, p.resource_instance};
-  for (int i = 0; i < base.depth(); ++i) {
-    if (b[i] != q[i]) {
-      return false;
-    }
-  }
-  return true;
-}
 Lwm2mPath resource_path(const Lwm2mPath& p) {
   return {p.object, p.instance, p.resource, Lwm2mPath::kAbsent};
 }

@@ -35,7 +35,7 @@ constexpr uint64_t kMaxId = 65534;
 constexpr int kMaxPathDepth = 4;
 
 // Orders by segments with a prefix before its extensions, so duplicates end up adjacent.
-bool path_less(const Lwm2mPath& a, const Lwm2mPath& b) {
+bool prefix_first_less(const Lwm2mPath& a, const Lwm2mPath& b) {
   const int da = a.depth();
   const int db = b.depth();
   for (int i = 0; i < std::min(da, db); ++i) {
@@ -823,8 +823,9 @@ CodecResult encode_lwm2m_cbor(const CodecContext& ctx, std::span<const Record> r
   for (size_t i = 0; i < order.size(); ++i) {
     order[i] = i;
   }
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return path_less(records[a].path, records[b].path); });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return prefix_first_less(records[a].path, records[b].path);
+  });
   for (size_t i = 1; i < order.size(); ++i) {
     const Lwm2mPath& prev = records[order[i - 1]].path;
     const Lwm2mPath& cur = records[order[i]].path;
@@ -872,7 +873,7 @@ CodecResult decode_lwm2m_cbor(const CodecContext& ctx, std::span<const uint8_t> 
   for (size_t i = original; i < out->size(); ++i) {
     paths.push_back((*out)[i].path);
   }
-  std::sort(paths.begin(), paths.end(), path_less);
+  std::sort(paths.begin(), paths.end(), prefix_first_less);
   const auto dup = std::adjacent_find(paths.begin(), paths.end());
   if (dup != paths.end()) {
     return decode_failure(kLwm2mCborName, "duplicate path " + dup->to_string(), out, original);

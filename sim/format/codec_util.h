@@ -51,20 +51,6 @@ inline void set_path_id(Lwm2mPath* p, int level, uint32_t id) {
   }
 }
 
-// Whether `path` is `base` or lies below it.
-inline bool is_under(const Lwm2mPath& path, const Lwm2mPath& base) {
-  const int depth = base.depth();
-  if (path.depth() < depth) {
-    return false;
-  }
-  for (int level = 0; level < depth; ++level) {
-    if (path_id(path, level) != path_id(base, level)) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // The ids of `path` from `level` on, joined with '/': "6/0" for /3/0/6/0 from level 2.
 std::string relative_name(const Lwm2mPath& path, int level);
 // The "bn" of SenML JSON, SenML CBOR and OMA JSON payloads for `records` under `base`. A lone

@@ -28,6 +28,16 @@ enum class ResourceType : uint8_t {
   kCoreLink,
 };
 std::string_view to_string(ResourceType t);
+// Integer, Unsigned Integer and Float: the types with numeric ranges and gt/lt/st attributes.
+constexpr bool is_numeric(ResourceType t) {
+  return t == ResourceType::kInteger || t == ResourceType::kUnsignedInteger ||
+         t == ResourceType::kFloat;
+}
+// Integer, Unsigned Integer and Time: the types whose values are whole numbers.
+constexpr bool is_integral(ResourceType t) {
+  return t == ResourceType::kInteger || t == ResourceType::kUnsignedInteger ||
+         t == ResourceType::kTime;
+}
 
 struct Objlnk {
   uint16_t object = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <tuple>
 
 namespace lwm2msim {
 namespace {
@@ -72,6 +73,22 @@ int Lwm2mPath::depth() const {
     return 2;
   }
   return resource_instance == kAbsent ? 3 : 4;
+}
+
+bool is_under(const Lwm2mPath& path, const Lwm2mPath& base) {
+  const uint32_t b[] = {base.object, base.instance, base.resource, base.resource_instance};
+  const uint32_t p[] = {path.object, path.instance, path.resource, path.resource_instance};
+  for (int i = 0; i < base.depth(); ++i) {
+    if (b[i] != p[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool path_less(const Lwm2mPath& a, const Lwm2mPath& b) {
+  return std::tuple{a.object, a.instance, a.resource, a.resource_instance} <
+         std::tuple{b.object, b.instance, b.resource, b.resource_instance};
 }
 
 std::string Lwm2mPath::to_string() const {

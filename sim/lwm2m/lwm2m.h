@@ -28,6 +28,11 @@ struct Lwm2mPath {
   std::string to_string() const;
   friend bool operator==(const Lwm2mPath&, const Lwm2mPath&) = default;
 };
+// Whether `path` is `base` or lies below it.
+bool is_under(const Lwm2mPath& path, const Lwm2mPath& base);
+// Orders by object, instance, resource, resource instance; a path sorts after the paths below it
+// (an absent level is kAbsent, above every id).
+bool path_less(const Lwm2mPath& a, const Lwm2mPath& b);
 // Parses "/3/0/9" style text; false on anything else (ids 0-65534 per the TS).
 bool parse_lwm2m_path(std::string_view text, Lwm2mPath* out);
 // Builds a path from a request's Uri-Path options; false when they are not an LwM2M path

@@ -323,10 +323,6 @@ constexpr Table kTables[] = {
     {3342, "On/Off switch", "urn:oma:lwm2m:ext:3342:1.1", "1.1", "1.0", kMulti, kOpt, kOnOffSwitch},
 };
 
-bool is_numeric(ResourceType t) {
-  return t == T::kInteger || t == T::kUnsignedInteger || t == T::kFloat;
-}
-
 // The tables write every numeric range as "LO..HI" with integer bounds, so this needs none of
 // the DDF importer's tolerance; ddf_test checks both give the same bounds.
 void set_bounds(std::string_view range, ResourceDefinition* res) {

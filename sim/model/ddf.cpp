@@ -152,11 +152,6 @@ bool parse_numeric_range(std::string_view text, double* lo, double* hi) {
   return true;
 }
 
-bool is_numeric(ResourceType t) {
-  return t == ResourceType::kInteger || t == ResourceType::kUnsignedInteger ||
-         t == ResourceType::kFloat;
-}
-
 bool parse_operations(std::string_view text, ResourceOperations* out) {
   text = trim(text);
   if (text.empty()) {

@@ -74,11 +74,6 @@ uint64_t unix_us(const EvalContext& ctx, TimeUs t) {
   return t + (ctx.unix_epoch_s > 0 ? static_cast<uint64_t>(ctx.unix_epoch_s) * kUsPerSec : 0);
 }
 
-bool is_integral_type(ResourceType t) {
-  return t == ResourceType::kInteger || t == ResourceType::kUnsignedInteger ||
-         t == ResourceType::kTime;
-}
-
 // Bounds an integer-typed value can take: the spec's, narrowed to whole numbers and to what an
 // int64 or uint64 holds (as doubles that convert without overflow).
 std::pair<double, double> integer_bounds(const GeneratorSpec& spec) {
@@ -97,7 +92,7 @@ double finish(double x, const GeneratorSpec& spec) {
   if (std::isnan(x)) {
     return x;
   }
-  if (is_integral_type(spec.type)) {
+  if (is_integral(spec.type)) {
     const auto [lo, hi] = integer_bounds(spec);
     return clamp_to(std::round(x), lo, hi);
   }
@@ -188,7 +183,7 @@ double eval_uniform(const GeneratorSpec& spec, const UniformParams& p, const Eva
   }
   const uint64_t n = ctx.t / p.period;
   const double u = unit(hash(hash(resource_key(spec, ctx), kSaltUniform), n));
-  if (is_integral_type(spec.type)) {
+  if (is_integral(spec.type)) {
     // Every whole number in the bounds equally likely, the ends included.
     const auto [lo, hi] = integer_bounds(spec);
     return std::min(lo + std::floor(u * (hi - lo + 1)), hi);
@@ -247,12 +242,12 @@ double eval_counter(const GeneratorSpec& spec, const CounterParams& p, const Eva
     periods = us / static_cast<double>(p.period);
   }
   double v = start + increment * periods;
-  if (is_integral_type(spec.type)) {
+  if (is_integral(spec.type)) {
     v = std::round(v);
   }
   if (p.wrap && std::isfinite(spec.min) && std::isfinite(spec.max)) {
     // An integer counter wraps from max to min in one step, so its cycle is one longer.
-    const double span = spec.max - spec.min + (is_integral_type(spec.type) ? 1 : 0);
+    const double span = spec.max - spec.min + (is_integral(spec.type) ? 1 : 0);
     if (span > 0) {
       double y = std::fmod(v - spec.min, span);
       if (y < 0) {

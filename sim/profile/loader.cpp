@@ -171,11 +171,6 @@ bool is_numeric_type(ResourceType t) {
          t == ResourceType::kFloat;
 }
 
-bool is_integral_type(ResourceType t) {
-  return t == ResourceType::kInteger || t == ResourceType::kUnsignedInteger ||
-         t == ResourceType::kTime;
-}
-
 uint64_t fnv1a(std::string_view s) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (char c : s) {
@@ -889,7 +884,7 @@ class ProfileLoader : private yaml::Checker {
                 range_of(def));
       return false;
     }
-    if (is_integral_type(def.type) && std::ceil(spec->min) > std::floor(spec->max)) {
+    if (is_integral(def.type) && std::ceil(spec->min) > std::floor(spec->max)) {
       error(mark, field,
             "no whole number lies within [" + fmt(spec->min) + ", " + fmt(spec->max) + "]");
       return false;

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <span>
-#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -88,11 +87,6 @@ inline constexpr Lwm2mPath kBases[] = {
 
 inline const Lwm2mPath& base_from(uint8_t selector) {
   return kBases[selector % std::size(kBases)];
-}
-
-inline bool path_less(const Lwm2mPath& a, const Lwm2mPath& b) {
-  return std::tie(a.object, a.instance, a.resource, a.resource_instance) <
-         std::tie(b.object, b.instance, b.resource, b.resource_instance);
 }
 
 // Equal values; NaN equals itself. A path the model does not type may come back as another

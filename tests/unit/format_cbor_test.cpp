@@ -52,15 +52,12 @@ constexpr std::string_view kDeviceLwm2mCbor =
     "20436c69656e7402693334353030303132330363312e3006a20001010507a200190ed80119138808a200187d"
     "011903840918640a0f0ba100000d1a5182428f0e662b30323a3030106155";
 
-bool path_less(const Record& a, const Record& b) {
-  const auto key = [](const Lwm2mPath& p) {
-    return std::array<uint32_t, 4>{p.object, p.instance, p.resource, p.resource_instance};
-  };
-  return key(a.path) < key(b.path);
+bool record_less(const Record& a, const Record& b) {
+  return path_less(a.path, b.path);
 }
 
 std::vector<Record> sorted(std::vector<Record> records) {
-  std::sort(records.begin(), records.end(), path_less);
+  std::sort(records.begin(), records.end(), record_less);
   return records;
 }
 
