@@ -166,11 +166,6 @@ std::string a_type(ResourceType t) {
   return (vowel ? "an " : "a ") + std::string(name);
 }
 
-bool is_numeric_type(ResourceType t) {
-  return t == ResourceType::kInteger || t == ResourceType::kUnsignedInteger ||
-         t == ResourceType::kFloat;
-}
-
 uint64_t fnv1a(std::string_view s) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (char c : s) {
@@ -831,7 +826,7 @@ class ProfileLoader : private yaml::Checker {
     bool ok = true;
     std::string wants;
     if (is_numeric_kind(kind)) {
-      ok = is_numeric_type(def.type);
+      ok = is_numeric(def.type);
       wants = "a numeric (integer, unsigned integer or float) resource";
     } else if (kind == GeneratorKind::kClock) {
       ok = def.type == ResourceType::kTime || def.type == ResourceType::kInteger ||
