@@ -642,6 +642,16 @@ uint8_t DataModel::create(const Lwm2mPath& path, std::span<const Record> records
       return CoapCode::kBadRequest;
     }
   }
+  if (path.object != 21) {
+    // The device announces the new instance in an Update, which must still fit one datagram:
+    // past that it refuses, as a device whose storage is full.
+    std::vector<Lwm2mPath> announced = registration_instances(client);
+    announced.push_back({path.object, id, Lwm2mPath::kAbsent, Lwm2mPath::kAbsent});
+    std::sort(announced.begin(), announced.end(), path_less);
+    if (profile_->registration_links(announced).size() > kMaxRegistrationLinks) {
+      return CoapCode::kInternalServerError;
+    }
+  }
   const auto key = instance_key(path.object, id);
   add_instance(key.first, key.second, data);
   for (const Record& r : records) {
@@ -876,36 +886,7 @@ std::vector<Lwm2mPath> DataModel::registration_instances(const ClientContext& cl
 }
 
 std::string DataModel::registration_links(const ClientContext& client) const {
-  std::string s = "</>;rt=\"oma.lwm2m\"";
-  const std::vector<uint16_t>& formats = profile_->registration_formats();
-  if (!formats.empty()) {
-    s += ";ct=";
-    if (formats.size() > 1) {
-      s += '"';
-    }
-    for (size_t i = 0; i < formats.size(); ++i) {
-      s += (i == 0 ? "" : " ") + std::to_string(formats[i]);
-    }
-    if (formats.size() > 1) {
-      s += '"';
-    }
-  }
-  uint32_t last_object = Lwm2mPath::kAbsent;
-  for (const Lwm2mPath& p : registration_instances(client)) {
-    if (p.object != last_object) {
-      last_object = p.object;
-      // An object whose version is not 1.0 announces it (TS 1.1 6.2.1.1): "</3303>;ver=1.1".
-      // Core objects (0-7) are left out: their version follows from the lwm2m= of the
-      // Register, and servers that know only older core models refuse newer ones.
-      const ObjectDefinition* def = object_definition(p.object);
-      if (def != nullptr && p.object > 7 && !def->object_version.empty() &&
-          def->object_version != "1.0") {
-        s += ",</" + std::to_string(p.object) + ">;ver=" + def->object_version;
-      }
-    }
-    s += ",<" + p.to_string() + '>';
-  }
-  return s;
+  return profile_->registration_links(registration_instances(client));
 }
 
 uint32_t DataModel::profile_lifetime() const {

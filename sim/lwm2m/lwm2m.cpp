@@ -289,16 +289,6 @@ std::string EndpointPattern::format(uint64_t index) const {
   return std::string(format(index, buf));
 }
 
-std::string registration_links(std::span<const Lwm2mPath> instances) {
-  std::string s = "</>;rt=\"oma.lwm2m\"";
-  for (const Lwm2mPath& p : instances) {
-    s += ",<";
-    s += p.to_string();
-    s += '>';
-  }
-  return s;
-}
-
 namespace {
 
 std::string_view format_uint_query(std::span<char> buf, std::string_view key, uint32_t value) {

@@ -2,6 +2,7 @@
 // names, registration requests and payloads, and the request dispatch of a client's data model.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -75,15 +76,17 @@ class EndpointPattern {
   bool zero_pad_ = false;
 };
 
-// The object/instance list a client announces: "</>;rt=\"oma.lwm2m\",</1/0>,</3/0>".
-std::string registration_links(std::span<const Lwm2mPath> instances);
+// The most link-format bytes a device announces in a Register or Update. Neither goes block-wise,
+// so the links share one kCoapMaxMessageSize datagram with the options: at most 119 bytes for a
+// Register (a 64-byte endpoint name), and an Update's location, which servers keep short.
+inline constexpr size_t kMaxRegistrationLinks = 1024;
 
 struct RegistrationParams {
   std::string_view endpoint;
   uint32_t lifetime_s = 300;
   Lwm2mVersion version = Lwm2mVersion::k1_1;
   std::string_view binding = "U";
-  std::string_view links;  // registration_links() result
+  std::string_view links;  // Profile::registration_links()
 };
 
 // POST /rd?ep=..&lt=..&lwm2m=..&b=.. with the link-format payload. Returns the message bytes in

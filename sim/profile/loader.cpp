@@ -35,6 +35,11 @@ namespace fs = std::filesystem;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr uint32_t kMaxId = 65534;  // LwM2M ids are 0..65534; 65535 is reserved
 
+std::string register_limit() {
+  return "a Register carries at most " + std::to_string(kMaxRegistrationLinks) +
+         " bytes of them (it is not sent block-wise): announce fewer instances";
+}
+
 using yaml::describe;
 using yaml::fmt;
 using yaml::join;
@@ -251,18 +256,25 @@ class ProfileLoader : private yaml::Checker {
       parse_send(*kv, &profile.send_);
     }
     std::map<std::pair<uint16_t, uint16_t>, InstanceDraft> instances;
-    if (const KeyValue* kv = find(top, "objects")) {
-      parse_objects(*kv, &instances);
+    const KeyValue* objects = find(top, "objects");
+    if (objects != nullptr) {
+      parse_objects(*objects, &instances);
     }
     add_defaults(&instances);
     build(instances, &profile);
+    profile.registry_ = registry_;
+    if (const size_t bytes = profile.registration_links(profile.registration_).size();
+        bytes > kMaxRegistrationLinks && !links_reported_) {
+      error(objects != nullptr ? objects->mark() : root.Mark(), "objects",
+            "the registration links come to " + std::to_string(bytes) + " bytes; " +
+                register_limit());
+    }
     for (const auto& [path, mark] : send_paths_) {
       check_send_path(profile, path, mark);
     }
     const std::string errors = report();
     if (errors.empty()) {
       profile.source_ = source();
-      profile.registry_ = registry_;
       *out = std::move(profile);
     }
     return errors;
@@ -508,7 +520,9 @@ class ProfileLoader : private yaml::Checker {
       // The count form: `count` identical instances 0..count-1.
       allow(kvs, field, {"count", "resources"});
       uint32_t count = 1;
+      YAML::Mark count_mark = body.Mark();
       if (const KeyValue* c = find(kvs, "count")) {
+        count_mark = c->mark();
         const std::string count_field = join(field, "count");
         if (!c->value.IsScalar() || !parse_id(c->value.Scalar(), kMaxId + 1, &count) ||
             count == 0) {
@@ -524,6 +538,17 @@ class ProfileLoader : private yaml::Checker {
         }
       } else {
         error(body.Mark(), join(field, "count"), "missing (required)");
+      }
+      if (announced(def.id)) {
+        // Each instance adds at least ",</O/I>" to the Register: refuse before expanding.
+        link_bytes_ += count * (6 + std::to_string(def.id).size());
+        if (link_bytes_ > kMaxRegistrationLinks) {
+          links_reported_ = true;
+          error(count_mark, join(field, "count"),
+                std::to_string(count) + " instances take the registration links to at least " +
+                    std::to_string(link_bytes_) + " bytes; " + register_limit());
+          return;
+        }
       }
       const KeyValue* res = find(kvs, "resources");
       auto map = std::make_shared<ResourceMap>();
@@ -552,6 +577,9 @@ class ProfileLoader : private yaml::Checker {
               def.name + " (" + std::to_string(def.id) +
                   ") is single-instance; its only instance is 0");
         continue;
+      }
+      if (announced(def.id)) {
+        link_bytes_ += 5 + std::to_string(def.id).size() + kv.name.size();
       }
       auto map = std::make_shared<ResourceMap>();
       parse_resources(kv, inst_field, def, map.get());
@@ -1354,14 +1382,20 @@ class ProfileLoader : private yaml::Checker {
       }
       pi.resource_count = static_cast<uint32_t>(profile->resources_.size() - pi.first_resource);
       profile->instances_.push_back(pi);
-      if (object != 0 && object != 21) {
+      if (announced(object)) {
         profile->registration_.push_back(Lwm2mPath{object, instance});
       }
     }
   }
 
+  // Security (0) and OSCORE (21) stay out of the registration (LwM2M TS 1.1 6.2.1).
+  static bool announced(uint16_t object) { return object != 0 && object != 21; }
+
   std::string base_dir_;
   const ObjectRegistry& registry_;
+  // A lower bound on the registration links of the instances parsed so far, in bytes.
+  size_t link_bytes_ = 0;
+  bool links_reported_ = false;
   std::vector<std::pair<Lwm2mPath, YAML::Mark>> send_paths_;
   std::map<std::string, std::string> device_;
   std::optional<EndpointPattern> serial_;

@@ -71,6 +71,11 @@ class Profile {
   // The ct= of the Register's root link (empty: none, which every server accepts and which means
   // TLV or the version's default).
   const std::vector<uint16_t>& registration_formats() const { return registration_formats_; }
+  // The link-format payload of a Register announcing these instances (registration_instances(), or
+  // a client's own after Creates and Deletes): the root link with rt= and ct=, then each instance,
+  // after a ver= link for an object whose version is not 1.0. At most kMaxRegistrationLinks bytes
+  // for the profile's own instances.
+  std::string registration_links(std::span<const Lwm2mPath> instances) const;
   const SendPlan& send() const { return send_; }
 
   // Every resource (and resource instance) of every instance, in path order.

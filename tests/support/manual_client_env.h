@@ -32,8 +32,6 @@ class ManualClientEnv : public ClientEnv {
       std::abort();  // a fixed pattern in the test itself
     }
     config_.lifetime_s = lifetime_s;
-    const std::vector<Lwm2mPath> objects{{1, 0}, {3, 0}};
-    links_ = registration_links(objects);
   }
 
   const ClientConfig& config(uint32_t) const override { return config_; }
@@ -65,7 +63,7 @@ class ManualClientEnv : public ClientEnv {
   // Public: the tests set them up and check them.
   ClientConfig config_;
   uint32_t lifetime_;
-  std::string links_;
+  std::string links_ = R"(</>;rt="oma.lwm2m",</1/0>,</3/0>)";
   ManualClock clock_;
   ClientStats stats_;
   std::vector<Sent> sent_;

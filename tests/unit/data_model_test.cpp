@@ -201,6 +201,35 @@ TEST_F(DataModelTest, CreateAndDeleteChangeTheInstancesAndTheRegistration) {
   EXPECT_EQ(read({3303, 0}).size(), 1u);
 }
 
+// An Update is one datagram too: a Create that would take the links past it gets 5.00, and a
+// Delete makes room again.
+TEST(DataModelCreate, StopsWhereTheRegistrationLinksWouldOverflow) {
+  const ObjectRegistry registry = ObjectRegistry::builtin();
+  auto profile = std::make_shared<Profile>();
+  ASSERT_EQ(load_profile_text("name: full\nobjects:\n  3303:\n    count: 80\n    resources: "
+                              "{5700: 1}\n",
+                              "full.yaml", ".", registry, profile.get()),
+            "");
+  const DataModel model(profile, 1, 0);
+  ClientData data;
+  ClientContext ctx;
+  ctx.data = &data;
+  uint16_t id = 0;
+  uint8_t code = CoapCode::kCreated;
+  int created = 0;
+  for (; created < 100 && code == CoapCode::kCreated; ++created) {
+    code = model.create({3303}, {}, ctx, &data, &id);
+  }
+  EXPECT_EQ(code, CoapCode::kInternalServerError);
+  EXPECT_GT(created, 1);
+  const size_t size = model.registration_links(ctx).size();
+  EXPECT_LE(size, kMaxRegistrationLinks);
+  EXPECT_GT(size + 12, kMaxRegistrationLinks);
+  EXPECT_EQ(model.remove({3303, 0}, ctx, &data), CoapCode::kDeleted);
+  EXPECT_EQ(model.create({3303}, {}, ctx, &data, &id), CoapCode::kCreated);
+  EXPECT_EQ(id, 0);
+}
+
 TEST_F(DataModelTest, DiscoverListsLevelsWithAttributes) {
   EXPECT_EQ(write_attributes({3303, 0, 5700}, {"pmin=10", "gt=25.5"}), CoapCode::kChanged);
   EXPECT_EQ(write_attributes({3303, 0}, {"pmax=60"}), CoapCode::kChanged);

@@ -40,12 +40,13 @@ TEST(LinkFormat, DecodesARegistrationPayload) {
             R"(</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>;ver=1.1,</3/0/1>)");
 }
 
-TEST(LinkFormat, ReadsWhatRegistrationLinksWrites) {
-  const std::vector<Lwm2mPath> instances{{1, 0}, {3, 0}, {3303, 1}};
-  const std::vector<Link> links = decode_ok(registration_links(instances));
-  ASSERT_EQ(links.size(), 4u);
-  EXPECT_EQ(links[0], (Link{"/", {{"rt", "\"oma.lwm2m\""}}}));
-  EXPECT_EQ(links[3].target, "/3303/1");
+TEST(LinkFormat, ReadsARegistersLinks) {
+  const std::vector<Link> links =
+      decode_ok(R"(</>;rt="oma.lwm2m";ct="110 112",</1/0>,</3/0>,</3303>;ver=1.1,</3303/1>)");
+  ASSERT_EQ(links.size(), 5u);
+  EXPECT_EQ(links[0], (Link{"/", {{"rt", "\"oma.lwm2m\""}, {"ct", "\"110 112\""}}}));
+  EXPECT_EQ(links[3], (Link{"/3303", {{"ver", "1.1"}}}));
+  EXPECT_EQ(links[4].target, "/3303/1");
 }
 
 TEST(LinkFormat, DiscoverAnswerWithAttributesAndFlags) {

@@ -32,11 +32,6 @@ TEST(EndpointPattern, FormatsWithPaddingAndRejectsBadPatterns) {
   EXPECT_NE(EndpointPattern::parse("a-%s", &p), "");
 }
 
-TEST(Registration, LinksListEveryInstance) {
-  const std::vector<Lwm2mPath> instances{{1, 0}, {3, 0}, {3303, 1}};
-  EXPECT_EQ(registration_links(instances), "</>;rt=\"oma.lwm2m\",</1/0>,</3/0>,</3303/1>");
-}
-
 TEST(Registration, RegisterMessageMatchesTheTs) {
   std::array<uint8_t, 256> buf;
   RegistrationParams p;

@@ -135,7 +135,7 @@ TEST(ShippedProfiles, LoadWithoutErrorsAgainstBuiltinRegistry) {
     EXPECT_NE(p.find_instance(1, 0), nullptr);
     EXPECT_NE(p.find_instance(3, 0), nullptr);
     EXPECT_EQ(p.registration_instances().front(), (Lwm2mPath{1, 0}));
-    EXPECT_TRUE(registration_links(p.registration_instances())
+    EXPECT_TRUE(p.registration_links(p.registration_instances())
                     .starts_with("</>;rt=\"oma.lwm2m\",</1/0>,</3/0>,</4/0>"));
   }
 }
@@ -307,7 +307,7 @@ TEST(Profile, MinimalProfileGetsSecurityServerAndDevice) {
   EXPECT_EQ(p.name(), "bare");
   EXPECT_EQ(p.description(), "");
   ASSERT_EQ(p.instances().size(), 3u);
-  EXPECT_EQ(registration_links(p.registration_instances()), "</>;rt=\"oma.lwm2m\",</1/0>,</3/0>");
+  EXPECT_EQ(p.registration_links(p.registration_instances()), "</>;rt=\"oma.lwm2m\",</1/0>,</3/0>");
   EXPECT_EQ(value_at(p, {0, 0, 0}), Value(std::string(kServerUriPlaceholder)));
   EXPECT_EQ(value_at(p, {0, 0, 1}), Value(false));
   EXPECT_EQ(value_at(p, {0, 0, 2}), Value(int64_t{3}));
@@ -627,6 +627,37 @@ TEST(ProfileErrors, CountFormReportsAProblemOnce) {
   EXPECT_EQ(errors_of("name: x\nobjects:\n  3303:\n    count: 4\n    resources: {5700: hot}\n"),
             "t.yaml:5:23: objects.3303.resources.5700: expected a float value for Sensor Value, "
             "got \"hot\"");
+}
+
+// A Register is one datagram. The count form is refused before its instances are built, so a
+// short file cannot ask for 60,000 of them.
+TEST(ProfileErrors, RegistrationLinksMustFitOneRegister) {
+  Profile p;
+  ASSERT_EQ(load_text("name: x\nobjects:\n  3303:\n    count: 80\n    resources: {5700: 1}\n", &p),
+            "");
+  const std::string links = p.registration_links(p.registration_instances());
+  EXPECT_LE(links.size(), kMaxRegistrationLinks);
+  EXPECT_TRUE(links.ends_with(",</3303/78>,</3303/79>")) << links;
+  const std::string limit =
+      " bytes; a Register carries at most 1024 bytes of them (it is not sent "
+      "block-wise): announce fewer instances";
+  EXPECT_EQ(errors_of("name: x\nobjects:\n  3303:\n    count: 100\n    resources: {5700: 1}\n"),
+            "t.yaml:3:3: objects: the registration links come to 1138" + limit);
+  EXPECT_EQ(errors_of("name: x\nobjects:\n  3303:\n    count: 60000\n    resources: {5700: 1}\n"),
+            "t.yaml:4:12: objects.3303.count: 60000 instances take the registration links to at "
+            "least 600000" +
+                limit);
+  // Instances listed by id count as well, towards a later count form too.
+  std::string yaml = "name: x\nobjects:\n  3303:\n";
+  for (int i = 0; i < 95; ++i) {
+    yaml += "    " + std::to_string(i) + ": {5700: 1}\n";
+  }
+  EXPECT_EQ(errors_of(yaml), "t.yaml:3:3: objects: the registration links come to 1083" + limit);
+  yaml += "  3304:\n    count: 20\n    resources: {5700: 1}\n";
+  EXPECT_EQ(errors_of(yaml),
+            "t.yaml:100:12: objects.3304.count: 20 instances take the registration links to at "
+            "least 1235" +
+                limit);
 }
 
 TEST(ProfileErrors, CsvContentErrors) {
