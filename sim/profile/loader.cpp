@@ -539,16 +539,17 @@ class ProfileLoader : private yaml::Checker {
       } else {
         error(body.Mark(), join(field, "count"), "missing (required)");
       }
-      if (announced(def.id)) {
-        // Each instance adds at least ",</O/I>" to the Register: refuse before expanding.
-        link_bytes_ += count * (6 + std::to_string(def.id).size());
-        if (link_bytes_ > kMaxRegistrationLinks) {
-          links_reported_ = true;
-          error(count_mark, join(field, "count"),
-                std::to_string(count) + " instances take the registration links to at least " +
-                    std::to_string(link_bytes_) + " bytes; " + register_limit());
-          return;
-        }
+      // Each instance adds at least ",</O/I>" to a Register (Security and OSCORE aside) and to a
+      // Bootstrap-Discover answer: refuse before building what neither could list.
+      link_bytes_ += count * (6 + std::to_string(def.id).size());
+      if (link_bytes_ > kMaxRegistrationLinks) {
+        links_reported_ = true;
+        error(count_mark, join(field, "count"),
+              std::to_string(count) + " instances make at least " + std::to_string(link_bytes_) +
+                  " bytes of instance links, more than a Register or a Bootstrap-Discover answer "
+                  "carries (" +
+                  std::to_string(kMaxRegistrationLinks) + "; neither is sent block-wise)");
+        return;
       }
       const KeyValue* res = find(kvs, "resources");
       auto map = std::make_shared<ResourceMap>();
@@ -578,9 +579,7 @@ class ProfileLoader : private yaml::Checker {
                   ") is single-instance; its only instance is 0");
         continue;
       }
-      if (announced(def.id)) {
-        link_bytes_ += 5 + std::to_string(def.id).size() + kv.name.size();
-      }
+      link_bytes_ += 5 + std::to_string(def.id).size() + kv.name.size();
       auto map = std::make_shared<ResourceMap>();
       parse_resources(kv, inst_field, def, map.get());
       map->mark = kv.key.Mark();
@@ -1339,6 +1338,7 @@ class ProfileLoader : private yaml::Checker {
 
   void build(const std::map<std::pair<uint16_t, uint16_t>, InstanceDraft>& instances,
              Profile* profile) {
+    std::set<std::pair<const ResourceMap*, uint16_t>> missing;
     for (const auto& [key, draft] : instances) {
       const auto [object, instance] = key;
       ProfileInstance pi;
@@ -1363,7 +1363,8 @@ class ProfileLoader : private yaml::Checker {
           exec.entries.emplace_back(Lwm2mPath::kAbsent, constant_spec(ResourceType::kNone, {}));
           executables.push_back(std::move(exec));
           all[rdef.id] = &executables.back();
-        } else {
+        } else if (missing.insert({&written, rdef.id}).second) {
+          // Once for a count form's shared map, not once per instance.
           error(
               written.mark, written.field,
               "mandatory resource " + std::to_string(rdef.id) + " (" + rdef.name + ") is missing");
@@ -1393,7 +1394,7 @@ class ProfileLoader : private yaml::Checker {
 
   std::string base_dir_;
   const ObjectRegistry& registry_;
-  // A lower bound on the registration links of the instances parsed so far, in bytes.
+  // A lower bound on the links that list the instances parsed so far, in bytes.
   size_t link_bytes_ = 0;
   bool links_reported_ = false;
   std::vector<std::pair<Lwm2mPath, YAML::Mark>> send_paths_;

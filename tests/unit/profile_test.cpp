@@ -644,9 +644,14 @@ TEST(ProfileErrors, RegistrationLinksMustFitOneRegister) {
   EXPECT_EQ(errors_of("name: x\nobjects:\n  3303:\n    count: 100\n    resources: {5700: 1}\n"),
             "t.yaml:3:3: objects: the registration links come to 1138" + limit);
   EXPECT_EQ(errors_of("name: x\nobjects:\n  3303:\n    count: 60000\n    resources: {5700: 1}\n"),
-            "t.yaml:4:12: objects.3303.count: 60000 instances take the registration links to at "
-            "least 600000" +
-                limit);
+            "t.yaml:4:12: objects.3303.count: 60000 instances make at least 600000 bytes of "
+            "instance links, more than a Register or a Bootstrap-Discover answer carries (1024; "
+            "neither is sent block-wise)");
+  // Security is not in the Register, but it is in a Bootstrap-Discover answer.
+  EXPECT_EQ(errors_of("name: x\nobjects:\n  0:\n    count: 60000\n"),
+            "t.yaml:4:12: objects.0.count: 60000 instances make at least 420000 bytes of instance "
+            "links, more than a Register or a Bootstrap-Discover answer carries (1024; neither is "
+            "sent block-wise)");
   // Instances listed by id count as well, towards a later count form too.
   std::string yaml = "name: x\nobjects:\n  3303:\n";
   for (int i = 0; i < 95; ++i) {
@@ -655,9 +660,9 @@ TEST(ProfileErrors, RegistrationLinksMustFitOneRegister) {
   EXPECT_EQ(errors_of(yaml), "t.yaml:3:3: objects: the registration links come to 1083" + limit);
   yaml += "  3304:\n    count: 20\n    resources: {5700: 1}\n";
   EXPECT_EQ(errors_of(yaml),
-            "t.yaml:100:12: objects.3304.count: 20 instances take the registration links to at "
-            "least 1235" +
-                limit);
+            "t.yaml:100:12: objects.3304.count: 20 instances make at least 1235 bytes of instance "
+            "links, more than a Register or a Bootstrap-Discover answer carries (1024; neither is "
+            "sent block-wise)");
 }
 
 TEST(ProfileErrors, CsvContentErrors) {
