@@ -21,8 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (errors.empty()) {
     std::vector<Link> links;
     std::string error;
-    const std::string text = profile.registration_links(profile.registration_instances());
-    if (text.size() > kMaxRegistrationLinks || !decode_links(text, &links, &error)) {
+    const std::string announced = profile.registration_links(profile.registration_instances());
+    if (announced.size() > kMaxRegistrationLinks || !decode_links(announced, &links, &error)) {
       std::abort();
     }
   }
