@@ -17,12 +17,12 @@ Lwm2mPath resource_of(const Lwm2mPath& instance, uint32_t resource) {
   return p;
 }
 
-struct StepInfo {
+struct BootstrapStepInfo {
   std::string_view name;
   uint8_t expected;
 };
 
-constexpr std::array<StepInfo, kBootstrapStepCount> kSteps{{
+constexpr std::array<BootstrapStepInfo, kBootstrapStepCount> kBootstrapSteps{{
     {"discover", CoapCode::kContent},
     {"delete_server", CoapCode::kDeleted},
     {"delete_security", CoapCode::kDeleted},
@@ -44,7 +44,7 @@ std::vector<uint8_t> tlv_of(const ObjectRegistry& registry, const Lwm2mPath& bas
 }  // namespace
 
 std::string_view to_string(BootstrapStep step) {
-  return kSteps[static_cast<size_t>(step)].name;
+  return kBootstrapSteps[static_cast<size_t>(step)].name;
 }
 
 bool bootstrap_secure(const BootstrapConfig& config) {
@@ -139,7 +139,7 @@ std::span<const uint8_t> build_bootstrap_step(BootstrapStep step, const Bootstra
 BootstrapVerdict check_bootstrap_response(BootstrapStep step, const CoapMessage& response,
                                           std::string* problem) {
   const uint8_t code = response.code();
-  if (code == kSteps[static_cast<size_t>(step)].expected) {
+  if (code == kBootstrapSteps[static_cast<size_t>(step)].expected) {
     return BootstrapVerdict::kOk;
   }
   *problem = "got " + coap_code_text(code);

@@ -19,12 +19,12 @@ const Lwm2mPath kLifetime{1, 0, 1};
 const Lwm2mPath kUpdateTrigger{1, 0, 8};
 const Lwm2mPath kRoot{};
 
-struct StepInfo {
+struct ExerciseStepInfo {
   std::string_view name;
   uint8_t expected;
 };
 
-constexpr std::array<StepInfo, kExerciseStepCount> kSteps{{
+constexpr std::array<ExerciseStepInfo, kExerciseStepCount> kExerciseSteps{{
     {"discover", CoapCode::kContent},
     {"read_tlv", CoapCode::kContent},
     {"read_senml_json", CoapCode::kContent},
@@ -263,11 +263,11 @@ std::string got(uint8_t code) {
 }  // namespace
 
 std::string_view to_string(ExerciseStep step) {
-  return kSteps[static_cast<size_t>(step)].name;
+  return kExerciseSteps[static_cast<size_t>(step)].name;
 }
 
 uint8_t expected_code(ExerciseStep step) {
-  return kSteps[static_cast<size_t>(step)].expected;
+  return kExerciseSteps[static_cast<size_t>(step)].expected;
 }
 
 std::string coap_code_text(uint8_t code) {
