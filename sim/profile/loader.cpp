@@ -579,7 +579,7 @@ class ProfileLoader : private yaml::Checker {
                   ") is single-instance; its only instance is 0");
         continue;
       }
-      link_bytes_ += 5 + std::to_string(def.id).size() + kv.name.size();
+      link_bytes_ += 5 + std::to_string(def.id).size() + std::to_string(instance).size();
       auto map = std::make_shared<ResourceMap>();
       parse_resources(kv, inst_field, def, map.get());
       map->mark = kv.key.Mark();

@@ -652,6 +652,12 @@ TEST(ProfileErrors, RegistrationLinksMustFitOneRegister) {
             "t.yaml:4:12: objects.0.count: 60000 instances make at least 420000 bytes of instance "
             "links, more than a Register or a Bootstrap-Discover answer carries (1024; neither is "
             "sent block-wise)");
+  // An id counts by its value, not by how it is written.
+  std::string padded = "name: x\nobjects:\n  3303:\n";
+  for (int i = 0; i < 80; ++i) {
+    padded += "    00000000" + std::to_string(i / 10) + std::to_string(i % 10) + ": {5700: 1}\n";
+  }
+  EXPECT_EQ(errors_of(padded + "  3304:\n    count: 1\n    resources: {5700: 1}\n"), "");
   // Instances listed by id count as well, towards a later count form too.
   std::string yaml = "name: x\nobjects:\n  3303:\n";
   for (int i = 0; i < 95; ++i) {
