@@ -642,12 +642,12 @@ uint8_t DataModel::create(const Lwm2mPath& path, std::span<const Record> records
       return CoapCode::kBadRequest;
     }
   }
-  if (path.object != 21) {
+  if (announced_in_register(path.object)) {
     // The device announces the new instance in an Update, which must still fit one datagram:
     // past that it refuses, as a device whose storage is full.
     std::vector<Lwm2mPath> announced = registration_instances(client);
-    announced.push_back({path.object, id, Lwm2mPath::kAbsent, Lwm2mPath::kAbsent});
-    std::sort(announced.begin(), announced.end(), path_less);
+    const Lwm2mPath added{path.object, id, Lwm2mPath::kAbsent, Lwm2mPath::kAbsent};
+    announced.insert(std::lower_bound(announced.begin(), announced.end(), added, path_less), added);
     if (profile_->registration_links(announced).size() > kMaxRegistrationLinks) {
       return CoapCode::kInternalServerError;
     }
@@ -876,7 +876,7 @@ std::vector<Lwm2mPath> DataModel::registration_instances(const ClientContext& cl
     }
   }
   for (const auto& [o, i] : d->created) {
-    if (o != 0 && o != 21) {
+    if (announced_in_register(o)) {
       out.push_back({o, i, Lwm2mPath::kAbsent, Lwm2mPath::kAbsent});
     }
   }

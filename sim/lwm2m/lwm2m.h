@@ -80,6 +80,11 @@ class EndpointPattern {
 // so the links share one kCoapMaxMessageSize datagram with the options: at most 119 bytes for a
 // Register (a 64-byte endpoint name), and an Update's location, which servers keep short.
 inline constexpr size_t kMaxRegistrationLinks = 1024;
+// Whether a Register lists the object's instances: all but Security (0) and OSCORE (21), which
+// LwM2M TS 1.1 section 6.2.1 keeps out.
+constexpr bool announced_in_register(uint32_t object) {
+  return object != 0 && object != 21;
+}
 
 struct RegistrationParams {
   std::string_view endpoint;

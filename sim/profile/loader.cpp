@@ -35,11 +35,6 @@ namespace fs = std::filesystem;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr uint32_t kMaxId = 65534;  // LwM2M ids are 0..65534; 65535 is reserved
 
-std::string register_limit() {
-  return "a Register carries at most " + std::to_string(kMaxRegistrationLinks) +
-         " bytes of them (it is not sent block-wise): announce fewer instances";
-}
-
 using yaml::describe;
 using yaml::fmt;
 using yaml::join;
@@ -266,8 +261,9 @@ class ProfileLoader : private yaml::Checker {
     if (const size_t bytes = profile.registration_links(profile.registration_).size();
         bytes > kMaxRegistrationLinks && !links_reported_) {
       error(objects != nullptr ? objects->mark() : root.Mark(), "objects",
-            "the registration links come to " + std::to_string(bytes) + " bytes; " +
-                register_limit());
+            "the registration links come to " + std::to_string(bytes) +
+                " bytes; a Register carries at most " + std::to_string(kMaxRegistrationLinks) +
+                " bytes of them (it is not sent block-wise): announce fewer instances");
     }
     for (const auto& [path, mark] : send_paths_) {
       check_send_path(profile, path, mark);
@@ -1383,14 +1379,11 @@ class ProfileLoader : private yaml::Checker {
       }
       pi.resource_count = static_cast<uint32_t>(profile->resources_.size() - pi.first_resource);
       profile->instances_.push_back(pi);
-      if (announced(object)) {
+      if (announced_in_register(object)) {
         profile->registration_.push_back(Lwm2mPath{object, instance});
       }
     }
   }
-
-  // Security (0) and OSCORE (21) stay out of the registration (LwM2M TS 1.1 6.2.1).
-  static bool announced(uint16_t object) { return object != 0 && object != 21; }
 
   std::string base_dir_;
   const ObjectRegistry& registry_;
